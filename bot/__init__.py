@@ -1,0 +1,1 @@
+"""warroom: ChatOps incident response."""

@@ -1,0 +1,3 @@
+"""Shared pytest set-up: fixtures for real servers live in tests/servers/."""
+
+pytest_plugins = ["tests.servers.postgres", "tests.servers.slack_emulator"]

@@ -1,0 +1,1 @@
+"""PostgreSQL test server fixture (see module docstring when filled)."""
