@@ -1,0 +1,139 @@
+"""The tables: incidents and roles, the event log (timeline + audit), the outbox and the timers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db.base import Base
+
+
+class IncidentRow(Base):
+    """One incident."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(String(250))
+    severity: Mapped[str] = mapped_column(String(4), index=True)
+    severity_reason: Mapped[str] = mapped_column(String(500), default="")
+    severity_confirmed: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    declared_by: Mapped[str] = mapped_column(String(64))
+    declare_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    declared_at: Mapped[datetime] = mapped_column(index=True)
+    acknowledged_at: Mapped[datetime | None]
+    mitigated_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    summary: Mapped[str | None] = mapped_column(Text)
+    channel_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    channel_name: Mapped[str | None] = mapped_column(String(80), unique=True)
+    card_ts: Mapped[str | None] = mapped_column(String(32))
+    human_control: Mapped[bool] = mapped_column(default=False)
+    jira_key: Mapped[str | None] = mapped_column(String(64))
+    group_key: Mapped[str | None] = mapped_column(String(500), index=True)
+    services: Mapped[list[str]] = mapped_column(default=list)
+    alertnames: Mapped[list[str]] = mapped_column(default=list)
+    alert_count: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime]
+
+
+class RoleRow(Base):
+    """A user holding a role in an incident."""
+
+    __tablename__ = "incident_roles"
+    __table_args__ = (UniqueConstraint("incident_id", "role", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(String(64))
+    assigned_by: Mapped[str] = mapped_column(String(64))
+    assigned_at: Mapped[datetime]
+
+
+class RefCounterRow(Base):
+    """Last incident number handed out per UTC day (makes `INC-YYYYMMDD-NNN` unique)."""
+
+    __tablename__ = "ref_counters"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int]
+
+
+class EventRow(Base):
+    """One entry of the event log: timeline, audit trail (hash chain) and outbox source."""
+
+    __tablename__ = "timeline_events"
+    __table_args__ = (UniqueConstraint("chain", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    chain: Mapped[str] = mapped_column(String(40))
+    seq: Mapped[int]
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    dedupe_key: Mapped[str | None] = mapped_column(String(250), unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class DeliveryRow(Base):
+    """The outbox: one event to deliver to one reactor."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "reactor"),
+        Index("ix_deliveries_due", "status", "due_at"),
+        Index("ix_deliveries_chain", "reactor", "chain", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("timeline_events.id"))
+    reactor: Mapped[str] = mapped_column(String(40))
+    chain: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(default=0)
+    due_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class TimerRow(Base):
+    """A durable timer (escalation deadline, reminder, approval expiry, digest)."""
+
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(250), unique=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    due_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+    fired_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class InboundSeenRow(Base):
+    """Inbound deliveries already handled (Slack event_id, retried requests): makes retries no-ops."""
+
+    __tablename__ = "inbound_seen"
+
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    seen_at: Mapped[datetime]

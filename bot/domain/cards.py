@@ -1,0 +1,134 @@
+"""Neutral card view-models: what a card shows, not how a platform renders it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot.domain.incident import Incident, Role, Severity, Status
+
+
+class ActionId(StrEnum):
+    """Stable button action ids (a contract: DESIGN.md 5)."""
+
+    ACK = "incident-ack"
+    LEAD = "incident-lead"
+    SEVERITY = "incident-severity"
+    RESOLVE = "incident-resolve"
+    HYPOTHESIS_CONFIRM = "hypothesis-confirm"
+    HYPOTHESIS_REJECT = "hypothesis-reject"
+    ACTION_APPROVE = "action-approve"
+    ACTION_REJECT = "action-reject"
+
+
+@dataclass(frozen=True, slots=True)
+class SlaTargets:
+    """Response targets for one severity, in minutes."""
+
+    ack_minutes: int
+    update_minutes: int
+    resolve_minutes: int
+
+
+DEFAULT_SLA: dict[Severity, SlaTargets] = {
+    Severity.SEV0: SlaTargets(5, 15, 240),
+    Severity.SEV1: SlaTargets(15, 15, 480),
+    Severity.SEV2: SlaTargets(30, 30, 1440),
+    Severity.SEV3: SlaTargets(240, 120, 4320),
+    Severity.SEV4: SlaTargets(1440, 1440, 10080),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TriageCard:
+    """The pinned card of a war room."""
+
+    ref: str
+    title: str
+    severity: Severity
+    severity_reason: str
+    severity_confirmed: bool
+    status: Status
+    declared_at: datetime
+    declared_by: str
+    services: tuple[str, ...]
+    alert_count: int
+    regions: tuple[str, ...]
+    roles: tuple[tuple[Role, tuple[str, ...]], ...]
+    ack_by: datetime | None
+    resolve_by: datetime | None
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    summary: str | None
+    runbook: str | None = None
+    human_control: bool = False
+    severities: tuple[Severity, ...] = field(default=tuple(Severity))
+
+    @property
+    def actionable(self) -> bool:
+        """Buttons are offered only while the incident is open."""
+        return self.status.is_open
+
+    @property
+    def commander(self) -> str | None:
+        """The commander's user id, if any."""
+        for role, users in self.roles:
+            if role is Role.COMMANDER and users:
+                return users[0]
+        return None
+
+
+def triage_card(
+    incident: Incident,
+    sla: dict[Severity, SlaTargets] | None = None,
+    *,
+    regions: tuple[str, ...] = (),
+    runbook: str | None = None,
+) -> TriageCard:
+    """Build the triage card of an incident from its current state."""
+    targets = (sla or DEFAULT_SLA)[incident.severity]
+    ack_by = None
+    if incident.acknowledged_at is None:
+        ack_by = incident.declared_at + timedelta(minutes=targets.ack_minutes)
+    resolve_by = None
+    if incident.resolved_at is None:
+        resolve_by = incident.declared_at + timedelta(minutes=targets.resolve_minutes)
+    roles = tuple(
+        (role, tuple(incident.roles[role])) for role in Role if incident.roles.get(role)
+    )
+    return TriageCard(
+        ref=incident.ref,
+        title=incident.title,
+        severity=incident.severity,
+        severity_reason=incident.severity_reason,
+        severity_confirmed=incident.severity_confirmed,
+        status=incident.status,
+        declared_at=incident.declared_at,
+        declared_by=incident.declared_by,
+        services=tuple(incident.services),
+        alert_count=incident.alert_count,
+        regions=regions,
+        roles=roles,
+        ack_by=ack_by,
+        resolve_by=resolve_by,
+        acknowledged_at=incident.acknowledged_at,
+        resolved_at=incident.resolved_at,
+        summary=incident.summary,
+        runbook=runbook,
+        human_control=incident.human_control,
+    )
+
+
+def topic_line(incident: Incident) -> str:
+    """The channel topic: severity, status, commander, title (Slack caps topics at 250 chars)."""
+    commander = f"<@{incident.commander}>" if incident.commander else "unassigned"
+    text = f"{incident.severity.value} · {incident.status.value} · IC {commander} · {incident.ref}: {incident.title}"
+    return text[:250]
+
+
+# Event kinds after which the channel topic (severity, status, commander) is rewritten.
+CARD_CHANGING_TOPIC: frozenset[str] = frozenset(
+    {"incident.severity_changed", "incident.status_changed", "incident.role_assigned", "incident.resolved",
+     "incident.acknowledged"}
+)

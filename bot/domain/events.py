@@ -1,0 +1,50 @@
+"""Domain events: what can happen to an incident. Each is one row of the event log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class EventKind(StrEnum):
+    """Kinds of event-log entries (stable: stored in the database)."""
+
+    DECLARED = "incident.declared"
+    ACKNOWLEDGED = "incident.acknowledged"
+    SEVERITY_CHANGED = "incident.severity_changed"
+    STATUS_CHANGED = "incident.status_changed"
+    ROLE_ASSIGNED = "incident.role_assigned"
+    NOTE_ADDED = "incident.note_added"
+    STATUS_UPDATE = "incident.status_update"
+    MESSAGE_PINNED = "incident.message_pinned"
+    RESOLVED = "incident.resolved"
+    ROOM_OPENED = "room.opened"
+
+
+# Events that change what the triage card shows.
+CARD_CHANGING: frozenset[EventKind] = frozenset(
+    {
+        EventKind.ACKNOWLEDGED,
+        EventKind.SEVERITY_CHANGED,
+        EventKind.STATUS_CHANGED,
+        EventKind.ROLE_ASSIGNED,
+        EventKind.RESOLVED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A stored event-log entry, as reactors receive it."""
+
+    id: int
+    incident_id: int | None
+    chain: str
+    seq: int
+    at: datetime
+    actor: str
+    kind: str
+    text: str
+    payload: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,107 @@
+"""The interfaces the core needs from the outside world (implemented in integrations/)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from bot.domain.cards import TriageCard
+
+
+class Clock(Protocol):
+    """Source of the current time (injected so tests control it)."""
+
+    def now(self) -> datetime:
+        """Current aware UTC time."""
+        ...
+
+
+class ChatError(Exception):
+    """A chat platform call failed; `retry_after` (seconds) when the platform said when to retry."""
+
+    def __init__(self, message: str, *, code: str = "error", retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        """Transient errors (rate limits, 5xx, network) are worth retrying."""
+        return self.code in {"ratelimited", "server_error", "connection_error", "timeout"}
+
+
+class NameTaken(ChatError):
+    """The channel name is already in use."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelInfo:
+    """A chat channel."""
+
+    id: str
+    name: str
+    creator: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """A chat message as the core needs it."""
+
+    ts: str
+    user: str | None
+    text: str
+    block_ids: tuple[str, ...] = field(default_factory=tuple)
+    permalink: str | None = None
+
+
+class ChatRoom(Protocol):
+    """War rooms on a chat platform (Slack)."""
+
+    async def bot_user_id(self) -> str:
+        """The bot's own user id."""
+        ...
+
+    async def create_channel(self, name: str) -> ChannelInfo:
+        """Create a public channel; raise NameTaken when the name is in use."""
+        ...
+
+    async def find_channel(self, name: str) -> ChannelInfo | None:
+        """The channel with this name, if any."""
+        ...
+
+    async def ensure_channel(self, name: str) -> ChannelInfo:
+        """Join the channel with this name, creating it when absent."""
+        ...
+
+    async def set_topic(self, channel_id: str, topic: str) -> None:
+        """Set the channel topic."""
+        ...
+
+    async def invite(self, channel_id: str, user_ids: list[str]) -> None:
+        """Invite users; users already in the channel are not an error."""
+        ...
+
+    async def post_card(self, channel_id: str, card: TriageCard) -> str:
+        """Post the triage card; return its message ts."""
+        ...
+
+    async def update_card(self, channel_id: str, ts: str, card: TriageCard) -> None:
+        """Replace the card in place."""
+        ...
+
+    async def post_text(self, channel_id: str, text: str, *, marker: str | None = None) -> str:
+        """Post a short message; `marker` is an id the core can find again in history."""
+        ...
+
+    async def pin(self, channel_id: str, ts: str) -> None:
+        """Pin a message (already pinned is not an error)."""
+        ...
+
+    async def recent_messages(self, channel_id: str, limit: int = 50) -> list[ChatMessage]:
+        """The newest messages of a channel, newest first."""
+        ...
+
+    async def get_message(self, channel_id: str, ts: str) -> ChatMessage | None:
+        """One message by ts, if it exists."""
+        ...

@@ -1,0 +1,202 @@
+"""Durable delivery of event-log entries to reactors: backoff, Retry-After, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.db.store import ClaimedDelivery, Store, new_worker_id
+from bot.domain.events import Event
+from bot.domain.ports import Clock
+
+log = logging.getLogger("warroom.outbox")
+
+
+class Reactor(Protocol):
+    """A subscriber that turns events into side effects. Must be idempotent per event."""
+
+    name: str
+
+    def wants(self, kind: str) -> bool:
+        """True for the event kinds this reactor handles."""
+        ...
+
+    async def handle(self, event: Event, *, attempt: int) -> None:
+        """Do the side effect; raise to be retried later."""
+        ...
+
+
+class RetryLater(Exception):
+    """Raised by a reactor for a transient failure; `after` seconds when the far side said so."""
+
+    def __init__(self, message: str, *, after: float | None = None) -> None:
+        super().__init__(message)
+        self.after = after
+
+
+class GiveUp(Exception):
+    """Raised by a reactor for a permanent failure: dead-letter at once."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with jitter, capped; a dead letter after `max_attempts`."""
+
+    max_attempts: int = 10
+    base_delay: float = 1.0
+    max_delay: float = 300.0
+    jitter: float = 0.1
+
+    def delay(self, attempt: int, retry_after: float | None = None, rng: random.Random | None = None) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based); never less than Retry-After."""
+        d = min(self.max_delay, self.base_delay * (2 ** max(attempt - 1, 0)))
+        d *= 1 + (rng or random).uniform(0, self.jitter)
+        if retry_after is not None:
+            d = max(d, retry_after)
+        return d
+
+
+class OutboxWorker:
+    """Claims due deliveries and hands them to reactors; one in flight per incident and reactor."""
+
+    def __init__(
+        self,
+        store: Store,
+        reactors: list[Reactor],
+        *,
+        clock: Clock,
+        policy: RetryPolicy | None = None,
+        lease: timedelta = timedelta(seconds=60),
+        poll_interval: float = 1.0,
+        batch: int = 50,
+        worker_id: str | None = None,
+    ) -> None:
+        self.store = store
+        self.reactors = {r.name: r for r in reactors}
+        self.clock = clock
+        self.policy = policy or RetryPolicy()
+        self.lease = lease
+        self.poll_interval = poll_interval
+        self.batch = batch
+        self.worker_id = worker_id or new_worker_id("outbox")
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.delivered = 0
+        self.failures = 0
+        self.dead = 0
+
+    def wake(self) -> None:
+        """Ask the worker to look for work now (called after a commit)."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Claim and deliver one round of due deliveries; return how many were handled."""
+        claimed = await self.store.claim_deliveries(
+            worker=self.worker_id, now=self.clock.now(), lease=self.lease, limit=self.batch
+        )
+        if not claimed:
+            return 0
+        by_chain: dict[tuple[str, str], list[ClaimedDelivery]] = defaultdict(list)
+        for c in claimed:
+            by_chain[(c.reactor, c.event.chain)].append(c)
+        await asyncio.gather(*(self._deliver_in_order(items) for items in by_chain.values()))
+        return len(claimed)
+
+    async def drain(self, max_rounds: int = 1000) -> int:
+        """Deliver until nothing is due now (tests and CLI); return the number handled."""
+        total = 0
+        for _ in range(max_rounds):
+            n = await self.run_once()
+            if n == 0:
+                break
+            total += n
+        return total
+
+    async def _deliver_in_order(self, items: list[ClaimedDelivery]) -> None:
+        for c in items:
+            await self._deliver(c)
+
+    async def _deliver(self, c: ClaimedDelivery) -> None:
+        reactor = self.reactors.get(c.reactor)
+        if reactor is None:
+            await self.store.fail_delivery(c.id, worker=self.worker_id, error="no such reactor", retry_at=None)
+            return
+        try:
+            await reactor.handle(c.event, attempt=c.attempts)
+        except asyncio.CancelledError:
+            raise
+        except GiveUp as exc:
+            self.dead += 1
+            log.error("delivery %s to %s dead: %s", c.event.id, c.reactor, exc)
+            await self.store.fail_delivery(c.id, worker=self.worker_id, error=str(exc), retry_at=None)
+        except Exception as exc:
+            self.failures += 1
+            after = exc.after if isinstance(exc, RetryLater) else getattr(exc, "retry_after", None)
+            retry_at: datetime | None = None
+            if c.attempts < self.policy.max_attempts:
+                retry_at = self.clock.now() + timedelta(seconds=self.policy.delay(c.attempts, after))
+            else:
+                self.dead += 1
+            log.warning(
+                "delivery of event %s (%s) to %s failed (attempt %s): %s",
+                c.event.id,
+                c.event.kind,
+                c.reactor,
+                c.attempts,
+                exc,
+            )
+            await self.store.fail_delivery(
+                c.id, worker=self.worker_id, error=f"{type(exc).__name__}: {exc}", retry_at=retry_at
+            )
+        else:
+            if await self.store.complete_delivery(c.id, worker=self.worker_id, now=self.clock.now()):
+                self.delivered += 1
+
+    # -- the background loop ---------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run the worker loop in the background."""
+        if self._task is None:
+            self._stopping = False
+            self._task = asyncio.create_task(self._loop(), name=f"outbox:{self.worker_id}")
+
+    async def stop(self) -> None:
+        """Stop the loop (in-flight deliveries are cancelled and resumed by the next start)."""
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                handled = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox round failed")
+                handled = 0
+            if handled:
+                continue
+            timeout = self.poll_interval
+            try:
+                nxt = await self.store.next_delivery_due()
+            except Exception:
+                nxt = None
+            if nxt is not None:
+                timeout = max(0.0, min(timeout, (nxt - self.clock.now()).total_seconds()))
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+            except TimeoutError:
+                pass

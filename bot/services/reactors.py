@@ -1,0 +1,227 @@
+"""Reactors: turn event-log entries into side effects. The war-room reactor runs the Slack room."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.domain.cards import CARD_CHANGING_TOPIC, triage_card, topic_line
+from bot.domain.events import CARD_CHANGING, Event, EventKind
+from bot.domain.incident import Incident, channel_name
+from bot.domain.ports import ChatError, ChatRoom, NameTaken
+from bot.outbox import GiveUp, RetryLater
+from bot.services.deps import Deps
+
+log = logging.getLogger("warroom.reactors")
+
+PERMANENT_CHAT_ERRORS = frozenset(
+    {"invalid_blocks", "msg_too_long", "invalid_auth", "not_authed", "account_inactive", "invalid_arguments",
+     "missing_scope", "token_revoked"}
+)
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+MAX_NAME_TRIES = 20
+
+
+def card_marker(ref: str) -> str:
+    """Block id that identifies an incident's triage card in channel history."""
+    return f"card:{ref}"
+
+
+def chat_failure(exc: ChatError) -> Exception:
+    """Map a chat error to the outbox's retry vocabulary."""
+    if exc.code in PERMANENT_CHAT_ERRORS:
+        return GiveUp(f"slack refused: {exc.code}")
+    return RetryLater(f"slack: {exc.code}", after=exc.retry_after)
+
+
+class WarRoomReactor:
+    """Opens the war room on declare and keeps its card, topic and timeline current."""
+
+    name = "slack-warroom"
+
+    def __init__(
+        self,
+        deps: Deps,
+        chat: ChatRoom,
+        *,
+        announcements: str = "incidents",
+        prefix: str = "inc",
+        oncall: list[str] | None = None,
+    ) -> None:
+        self.deps = deps
+        self.chat = chat
+        self.announcements = announcements
+        self.prefix = prefix
+        self.oncall = list(oncall or [])
+
+    def wants(self, kind: str) -> bool:
+        """Every incident event except the room's own bookkeeping."""
+        return kind != EventKind.ROOM_OPENED.value
+
+    async def handle(self, event: Event, *, attempt: int) -> None:
+        """Apply one event to the room."""
+        incident = await self._incident(event)
+        try:
+            if event.kind == EventKind.DECLARED.value:
+                await self._open_room(incident, attempt)
+                return
+            if not incident.channel_id:
+                raise RetryLater("war room not open yet")
+            if event.kind in {k.value for k in CARD_CHANGING}:
+                await self._refresh_card(incident)
+                if event.kind in CARD_CHANGING_TOPIC:
+                    await self.chat.set_topic(incident.channel_id, topic_line(incident))
+            await self._post_line(incident, event, attempt)
+            if event.kind in {EventKind.SEVERITY_CHANGED.value, EventKind.RESOLVED.value}:
+                await self._announce(incident, f"*{incident.ref}* {event.text} (<@{event.actor}>)",
+                                     f"announce:{event.id}", attempt)
+        except ChatError as exc:
+            raise chat_failure(exc) from exc
+
+    async def _incident(self, event: Event) -> Incident:
+        async with self.deps.store.read() as tx:
+            row = await tx.incident_row_by_id(event.incident_id or 0)
+            if row is None:
+                raise GiveUp(f"event {event.id} has no incident")
+            return await tx.incident(row)
+
+    # -- declare ---------------------------------------------------------------------------
+
+    async def _open_room(self, incident: Incident, attempt: int) -> None:
+        if incident.channel_id is None:
+            incident = await self._create_channel(incident)
+        assert incident.channel_id is not None
+        await self.chat.set_topic(incident.channel_id, topic_line(incident))
+        invitees = [u for u in dict.fromkeys([incident.declared_by, *self.oncall]) if USER_ID.match(u)]
+        if invitees:
+            await self.chat.invite(incident.channel_id, invitees)
+        if incident.card_ts is None:
+            ts = await self._find_marker(incident.channel_id, card_marker(incident.ref)) if attempt > 1 else None
+            if ts is None:
+                ts = await self.chat.post_card(incident.channel_id, triage_card(incident, self.deps.sla))
+            await self._save(incident.ref, card_ts=ts)
+            await self.chat.pin(incident.channel_id, ts)
+            incident.card_ts = ts
+        text = (
+            f":rotating_light: *{incident.ref}* {incident.severity.value} declared: {incident.title} "
+            f"— join <#{incident.channel_id}>"
+        )
+        await self._announce(incident, text, f"announce:{incident.ref}", attempt)
+        await self._record_opened(incident)
+
+    async def _create_channel(self, incident: Incident) -> Incident:
+        bot = await self.chat.bot_user_id()
+        suffix = 1
+        name = incident.channel_name
+        for _ in range(MAX_NAME_TRIES):
+            if name is None:
+                name = channel_name(self.prefix, incident.declared_at.date(), incident.title, suffix)
+                if not await self._reserve(incident.ref, name):
+                    suffix += 1
+                    name = None
+                    continue
+            try:
+                info = await self.chat.create_channel(name)
+            except NameTaken:
+                existing = await self.chat.find_channel(name)
+                if existing is not None and existing.creator == bot and await self._adopt_ok(incident, existing.id):
+                    info = existing  # we created it before a crash or a lost reply
+                else:
+                    suffix += 1
+                    name = None
+                    await self._save(incident.ref, channel_name=None)
+                    continue
+            await self._save(incident.ref, channel_id=info.id, channel_name=info.name)
+            incident.channel_id, incident.channel_name = info.id, info.name
+            return incident
+        raise GiveUp(f"no free channel name for {incident.ref} after {MAX_NAME_TRIES} tries")
+
+    async def _reserve(self, ref: str, name: str) -> bool:
+        """Claim a channel name for this incident in the database (unique): no two incidents race for it."""
+        try:
+            await self._save(ref, channel_name=name)
+        except IntegrityError:
+            return False
+        return True
+
+    async def _adopt_ok(self, incident: Incident, channel_id: str) -> bool:
+        async with self.deps.store.read() as tx:
+            other = await tx.incident_row_by_channel(channel_id)
+            return other is None or other.ref == incident.ref
+
+    async def _save(self, ref: str, **values: str | None) -> None:
+        async with self.deps.store.transaction() as tx:
+            row = await tx.incident_row(ref, lock=True)
+            if row is None:
+                raise GiveUp(f"incident {ref} vanished")
+            for k, v in values.items():
+                setattr(row, k, v)
+
+    async def _record_opened(self, incident: Incident) -> None:
+        async with self.deps.store.transaction() as tx:
+            row = await tx.incident_row(incident.ref, lock=True)
+            if row is None:
+                return
+            await tx.append_event(
+                chain=row.ref,
+                incident_id=row.id,
+                actor="warroom",
+                kind=EventKind.ROOM_OPENED.value,
+                at=self.deps.clock.now(),
+                text=f"opened the war room #{row.channel_name}",
+                payload={"channel_id": row.channel_id, "channel_name": row.channel_name, "card_ts": row.card_ts},
+                dedupe_key=f"room:{row.ref}",
+            )
+
+    # -- later events ----------------------------------------------------------------------
+
+    async def _refresh_card(self, incident: Incident) -> None:
+        assert incident.channel_id is not None
+        if incident.card_ts is None:
+            ts = await self.chat.post_card(incident.channel_id, triage_card(incident, self.deps.sla))
+            await self._save(incident.ref, card_ts=ts)
+            return
+        await self.chat.update_card(incident.channel_id, incident.card_ts, triage_card(incident, self.deps.sla))
+
+    async def _post_line(self, incident: Incident, event: Event, attempt: int) -> None:
+        assert incident.channel_id is not None
+        marker = f"event:{event.id}"
+        if attempt > 1 and await self._find_marker(incident.channel_id, marker):
+            return
+        await self.chat.post_text(incident.channel_id, timeline_line(event), marker=marker)
+
+    async def _announce(self, incident: Incident, text: str, marker: str, attempt: int) -> None:
+        channel = await self.chat.ensure_channel(self.announcements)
+        if attempt > 1 and await self._find_marker(channel.id, marker):
+            return
+        await self.chat.post_text(channel.id, text, marker=marker)
+
+    async def _find_marker(self, channel_id: str, marker: str) -> str | None:
+        for msg in await self.chat.recent_messages(channel_id, limit=100):
+            if marker in msg.block_ids:
+                return msg.ts
+        return None
+
+
+def timeline_line(event: Event) -> str:
+    """The short line a war room shows for an event."""
+    icons = {
+        EventKind.ACKNOWLEDGED.value: ":eyes:",
+        EventKind.SEVERITY_CHANGED.value: ":rotating_light:",
+        EventKind.STATUS_CHANGED.value: ":arrows_counterclockwise:",
+        EventKind.ROLE_ASSIGNED.value: ":bust_in_silhouette:",
+        EventKind.NOTE_ADDED.value: ":memo:",
+        EventKind.STATUS_UPDATE.value: ":loudspeaker:",
+        EventKind.MESSAGE_PINNED.value: ":pushpin:",
+        EventKind.RESOLVED.value: ":white_check_mark:",
+    }
+    icon = icons.get(event.kind, ":small_blue_diamond:")
+    if event.kind == EventKind.NOTE_ADDED.value:
+        return f"{icon} Note from <@{event.actor}>: {event.text}"
+    if event.kind == EventKind.STATUS_UPDATE.value:
+        return f"{icon} *Status update* from <@{event.actor}>: {event.text}"
+    if event.kind == EventKind.MESSAGE_PINNED.value:
+        return f"{icon} <@{event.actor}> added a message to the timeline"
+    return f"{icon} <@{event.actor}> {event.text}"

@@ -1,0 +1,129 @@
+"""In-memory ChatRoom: a fake of our own port for unit tests."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from bot.domain.cards import TriageCard
+from bot.domain.ports import ChannelInfo, ChatError, ChatMessage, NameTaken
+
+BOT = "U0BOT"
+
+
+@dataclass
+class FakeMessage:
+    ts: str
+    user: str
+    text: str
+    card: TriageCard | None = None
+    marker: str | None = None
+    edits: int = 0
+
+
+@dataclass
+class FakeChannel:
+    id: str
+    name: str
+    creator: str
+    topic: str = ""
+    members: set[str] = field(default_factory=set)
+    messages: list[FakeMessage] = field(default_factory=list)
+    pins: set[str] = field(default_factory=set)
+
+
+class FakeChatRoom:
+    """Keeps channels and messages in dicts; `fail_next` makes the next calls raise."""
+
+    def __init__(self) -> None:
+        self.channels: dict[str, FakeChannel] = {}
+        self._ids = itertools.count(1)
+        self._ts = itertools.count(1)
+        self.failures: list[ChatError] = []
+        self.calls: list[str] = []
+
+    def fail_next(self, *errors: ChatError) -> None:
+        self.failures.extend(errors)
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+        if self.failures:
+            raise self.failures.pop(0)
+
+    def by_name(self, name: str) -> FakeChannel | None:
+        return next((c for c in self.channels.values() if c.name == name), None)
+
+    def add_human_channel(self, name: str, creator: str = "U0HUMAN") -> FakeChannel:
+        ch = FakeChannel(id=f"C{next(self._ids):04d}", name=name, creator=creator)
+        self.channels[ch.id] = ch
+        return ch
+
+    async def bot_user_id(self) -> str:
+        return BOT
+
+    async def create_channel(self, name: str) -> ChannelInfo:
+        self._call("create_channel")
+        if self.by_name(name):
+            raise NameTaken("name_taken", code="name_taken")
+        ch = FakeChannel(id=f"C{next(self._ids):04d}", name=name, creator=BOT, members={BOT})
+        self.channels[ch.id] = ch
+        return ChannelInfo(ch.id, ch.name, BOT)
+
+    async def find_channel(self, name: str) -> ChannelInfo | None:
+        self._call("find_channel")
+        ch = self.by_name(name)
+        return ChannelInfo(ch.id, ch.name, ch.creator) if ch else None
+
+    async def ensure_channel(self, name: str) -> ChannelInfo:
+        self._call("ensure_channel")
+        ch = self.by_name(name)
+        if ch is None:
+            return await self.create_channel(name)
+        ch.members.add(BOT)
+        return ChannelInfo(ch.id, ch.name, ch.creator)
+
+    async def set_topic(self, channel_id: str, topic: str) -> None:
+        self._call("set_topic")
+        self.channels[channel_id].topic = topic
+
+    async def invite(self, channel_id: str, user_ids: list[str]) -> None:
+        self._call("invite")
+        self.channels[channel_id].members.update(user_ids)
+
+    def _post(self, channel_id: str, text: str, card: TriageCard | None, marker: str | None) -> str:
+        ts = f"1763900000.{next(self._ts):06d}"
+        self.channels[channel_id].messages.append(FakeMessage(ts, BOT, text, card, marker))
+        return ts
+
+    async def post_card(self, channel_id: str, card: TriageCard) -> str:
+        self._call("post_card")
+        return self._post(channel_id, card.title, card, f"card:{card.ref}")
+
+    async def update_card(self, channel_id: str, ts: str, card: TriageCard) -> None:
+        self._call("update_card")
+        for m in self.channels[channel_id].messages:
+            if m.ts == ts:
+                m.card = card
+                m.edits += 1
+                return
+        raise ChatError("message_not_found", code="message_not_found")
+
+    async def post_text(self, channel_id: str, text: str, *, marker: str | None = None) -> str:
+        self._call("post_text")
+        return self._post(channel_id, text, None, marker)
+
+    async def pin(self, channel_id: str, ts: str) -> None:
+        self._call("pin")
+        self.channels[channel_id].pins.add(ts)
+
+    async def recent_messages(self, channel_id: str, limit: int = 50) -> list[ChatMessage]:
+        self._call("recent_messages")
+        msgs = list(reversed(self.channels[channel_id].messages))[:limit]
+        return [ChatMessage(m.ts, m.user, m.text, (m.marker,) if m.marker else ()) for m in msgs]
+
+    async def get_message(self, channel_id: str, ts: str) -> ChatMessage | None:
+        self._call("get_message")
+        for m in self.channels[channel_id].messages:
+            if m.ts == ts:
+                return ChatMessage(m.ts, m.user, m.text)
+        return None

@@ -1,0 +1,169 @@
+"""The war-room reactor against an in-memory chat room."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.domain.incident import Role, Severity, Status
+from bot.domain.ports import ChatError
+from bot.outbox import OutboxWorker, RetryPolicy
+from bot.services import incidents
+from bot.services.reactors import WarRoomReactor
+from tests.builders import deps_for, sqlite_store
+from tests.fakes.chat import FakeChatRoom
+
+
+@pytest.fixture
+async def env(tmp_path):
+    store = await sqlite_store(tmp_path)
+    deps = deps_for(store)
+    chat = FakeChatRoom()
+    reactor = WarRoomReactor(deps, chat, oncall=["U0ONCALL"])
+    store.subscribe(reactor.name, reactor.wants)
+    worker = OutboxWorker(store, [reactor], clock=deps.clock, policy=RetryPolicy(base_delay=1, jitter=0))
+    yield deps, chat, worker
+    await store.dispose()
+
+
+async def test_declare_opens_room_with_topic_invites_pinned_card_and_announcement(env):
+    deps, chat, worker = env
+    out = await incidents.declare(deps, title="Checkout is failing", severity=Severity.SEV2, actor="U0ALICE")
+    await worker.drain()
+    room = chat.by_name("inc-20261123-checkout-is-failing")
+    assert room is not None
+    assert room.topic.startswith("SEV2 · declared")
+    assert {"U0ALICE", "U0ONCALL"} <= room.members
+    card = room.messages[0]
+    assert card.card is not None and card.card.ref == out.incident.ref
+    assert room.pins == {card.ts}
+    ann = chat.by_name("incidents")
+    assert ann is not None and out.incident.ref in ann.messages[0].text
+    inc = await incidents.get(deps, ref=out.incident.ref)
+    assert inc.channel_id == room.id and inc.card_ts == card.ts
+    _, events = await incidents.timeline(deps, ref=out.incident.ref)
+    assert events[-1].kind == "room.opened"
+
+
+async def test_changes_update_the_card_in_place_and_post_a_line(env):
+    deps, chat, worker = env
+    ref = (await incidents.declare(deps, title="x", severity=Severity.SEV3, actor="U0ALICE")).incident.ref
+    await worker.drain()
+    await incidents.take_lead(deps, ref=ref, actor="U0BOB")
+    await incidents.change_severity(deps, ref=ref, severity=Severity.SEV1, actor="U0BOB", reason="customers")
+    await worker.drain()
+    room = chat.by_name("inc-20261123-x")
+    cards = [m for m in room.messages if m.card]
+    assert len(cards) == 1, "the card is edited, never reposted"
+    assert cards[0].card.severity is Severity.SEV1
+    assert cards[0].card.commander == "U0BOB"
+    assert cards[0].card.status is Status.ACKNOWLEDGED
+    lines = [m.text for m in room.messages if not m.card]
+    assert any("commander" in t for t in lines)
+    assert any("SEV3 → SEV1" in t for t in lines)
+    assert room.topic.startswith("SEV1 · acknowledged · IC <@U0BOB>")
+
+
+async def test_name_taken_by_a_human_channel_gets_a_suffix(env):
+    deps, chat, worker = env
+    chat.add_human_channel("inc-20261123-db-down")
+    await incidents.declare(deps, title="DB down", severity=Severity.SEV2, actor="U1")
+    await worker.drain()
+    assert chat.by_name("inc-20261123-db-down-2") is not None
+
+
+async def test_two_incidents_with_the_same_title_get_two_rooms(env):
+    deps, chat, worker = env
+    await incidents.declare(deps, title="DB down", severity=Severity.SEV2, actor="U1")
+    await incidents.declare(deps, title="DB down", severity=Severity.SEV2, actor="U2")
+    await worker.drain()
+    assert chat.by_name("inc-20261123-db-down") and chat.by_name("inc-20261123-db-down-2")
+
+
+async def test_failure_after_channel_creation_resumes_without_a_second_channel(env):
+    deps, chat, worker = env
+    await incidents.declare(deps, title="api", severity=Severity.SEV2, actor="U1")
+    # create_channel succeeds; set_topic fails: the retry must reuse the channel.
+    chat.failures = []
+    orig = chat.set_topic
+    calls = {"n": 0}
+
+    async def flaky(channel_id, topic):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ChatError("boom", code="server_error")
+        await orig(channel_id, topic)
+
+    chat.set_topic = flaky
+    await worker.run_once()
+    deps.clock.advance(seconds=5)
+    await worker.drain()
+    created = [c for c in chat.channels.values() if c.name.startswith("inc-")]
+    assert len(created) == 1
+    assert len([m for m in created[0].messages if m.card]) == 1
+
+
+async def test_lost_reply_of_create_adopts_our_own_channel(env):
+    deps, chat, worker = env
+    out = await incidents.declare(deps, title="lost", severity=Severity.SEV2, actor="U1")
+    # Slack created the channel but the reply never reached us (crash, timeout): it exists, made by the bot.
+    await chat.create_channel("inc-20261123-lost")
+    await worker.drain()
+    inc = await incidents.get(deps, ref=out.incident.ref)
+    assert inc.channel_name == "inc-20261123-lost"
+    assert len([c for c in chat.channels.values() if c.name.startswith("inc-20261123-lost")]) == 1
+
+
+async def test_card_posted_before_a_crash_is_found_not_reposted(env):
+    deps, chat, worker = env
+    await incidents.declare(deps, title="crash", severity=Severity.SEV2, actor="U1")
+    orig_pin = chat.pin
+    state = {"failed": False}
+
+    async def pin_fails_once(channel_id, ts):
+        if not state["failed"]:
+            state["failed"] = True
+            raise ChatError("timeout", code="timeout")
+        await orig_pin(channel_id, ts)
+
+    chat.pin = pin_fails_once
+    # The first attempt posts the card, saves its ts, then pin fails; force the ts to be forgotten as a crash would.
+    await worker.run_once()
+    async with deps.store.transaction() as tx:
+        row = await tx.incident_row("INC-20261123-001", lock=True)
+        row.card_ts = None
+    deps.clock.advance(seconds=5)
+    await worker.drain()
+    room = chat.by_name("inc-20261123-crash")
+    assert len([m for m in room.messages if m.card]) == 1
+    assert len(room.pins) == 1
+
+
+async def test_rate_limit_is_retried_after_the_given_delay(env):
+    deps, chat, worker = env
+    await incidents.declare(deps, title="rl", severity=Severity.SEV2, actor="U1")
+    chat.fail_next(ChatError("ratelimited", code="ratelimited", retry_after=20))
+    await worker.run_once()
+    assert chat.by_name("inc-20261123-rl") is None
+    deps.clock.advance(seconds=19)
+    await worker.drain()
+    assert chat.by_name("inc-20261123-rl") is None
+    deps.clock.advance(seconds=2)
+    await worker.drain()
+    assert chat.by_name("inc-20261123-rl") is not None
+
+
+async def test_roles_and_notes_reach_the_room(env):
+    deps, chat, worker = env
+    ref = (await incidents.declare(deps, title="n", severity=Severity.SEV2, actor="U1")).incident.ref
+    await incidents.assign_role(deps, ref=ref, role=Role.SCRIBE, user_id="U0CAROL", actor="U1")
+    await incidents.add_note(deps, ref=ref, actor="U1", text="looking at dashboards")
+    await incidents.resolve(deps, ref=ref, actor="U1", summary="fixed")
+    await worker.drain()
+    room = chat.by_name("inc-20261123-n")
+    texts = [m.text for m in room.messages]
+    assert any("scribe" in t for t in texts)
+    assert any("looking at dashboards" in t for t in texts)
+    card = next(m for m in room.messages if m.card)
+    assert card.card.status is Status.RESOLVED and not card.card.actionable
+    ann = chat.by_name("incidents")
+    assert any("resolved" in m.text for m in ann.messages)
