@@ -286,7 +286,9 @@ async def resolve(deps: Deps, *, ref: str, actor: str, summary: str = "") -> Out
         return Outcome(await tx.incident(row), True, f"{row.ref} resolved")
 
 
-async def _append_text(deps: Deps, *, ref: str, actor: str, kind: EventKind, body: str, what: str) -> Outcome:
+async def _append_text(
+    deps: Deps, *, ref: str, actor: str, kind: EventKind, body: str, what: str, request_key: str | None
+) -> Outcome:
     body = body.strip()
     if not body:
         raise BadRequest(f"the {what} is empty: write it after the subcommand")
@@ -295,18 +297,29 @@ async def _append_text(deps: Deps, *, ref: str, actor: str, kind: EventKind, bod
     now = deps.clock.now()
     async with deps.store.transaction() as tx:
         row = await _locked(tx, ref)
-        await _event(tx, row, actor=actor, kind=kind, at=now, text=body)
+        ev = await tx.append_event(
+            chain=row.ref, incident_id=row.id, actor=actor, kind=kind.value, at=now, text=body,
+            dedupe_key=f"{kind.value}:{request_key}" if request_key else None,
+        )
+        if ev is None:
+            return Outcome(await tx.incident(row), False, f"{what} already added to {row.ref}")
+        row.updated_at = now
         return Outcome(await tx.incident(row), True, f"{what} added to {row.ref}")
 
 
-async def add_note(deps: Deps, *, ref: str, actor: str, text: str) -> Outcome:
-    """Add a note to the timeline."""
-    return await _append_text(deps, ref=ref, actor=actor, kind=EventKind.NOTE_ADDED, body=text, what="note")
+async def add_note(deps: Deps, *, ref: str, actor: str, text: str, request_key: str | None = None) -> Outcome:
+    """Add a note to the timeline (once per `request_key`: a retried request adds nothing)."""
+    return await _append_text(
+        deps, ref=ref, actor=actor, kind=EventKind.NOTE_ADDED, body=text, what="note", request_key=request_key
+    )
 
 
-async def post_update(deps: Deps, *, ref: str, actor: str, text: str) -> Outcome:
-    """Post a status update (shown in the room and the timeline)."""
-    return await _append_text(deps, ref=ref, actor=actor, kind=EventKind.STATUS_UPDATE, body=text, what="status update")
+async def post_update(deps: Deps, *, ref: str, actor: str, text: str, request_key: str | None = None) -> Outcome:
+    """Post a status update (shown in the room and the timeline), once per `request_key`."""
+    return await _append_text(
+        deps, ref=ref, actor=actor, kind=EventKind.STATUS_UPDATE, body=text, what="status update",
+        request_key=request_key,
+    )
 
 
 async def record_pin(

@@ -1,0 +1,164 @@
+"""Secret and PII redaction for everything that leaves the bot: chat, logs, errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Iterable
+
+from bot.domain.cards import TriageCard
+from bot.domain.ports import ChannelInfo, ChatMessage, ChatRoom
+
+PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S), "[redacted-key]"),
+    (re.compile(r"\bxox[abposre]-[A-Za-z0-9-]{6,}"), "[redacted-slack-token]"),
+    (re.compile(r"\bxapp-[A-Za-z0-9-]{6,}"), "[redacted-slack-token]"),
+    (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "[redacted-aws-key]"),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), "[redacted-jwt]"),
+    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 [redacted]"),
+    (re.compile(r"(discord(?:app)?\.com/api/webhooks/\d+/)[A-Za-z0-9._-]+"), r"\1[redacted]"),
+    (
+        re.compile(r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|routing[_-]?key)"
+                   r"(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&]+)"),
+        r"\1\2[redacted]",
+    ),
+    (re.compile(r"(?i)(://[^/\s:@]+:)[^@\s/]+@"), r"\1[redacted]@"),
+    (re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"), "[redacted-email]"),
+]
+_CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
+
+
+def _luhn_ok(digits: str) -> bool:
+    total, alt = 0, False
+    for ch in reversed(digits):
+        d = int(ch)
+        if alt:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+        alt = not alt
+    return total % 10 == 0
+
+
+class Redactor:
+    """Replaces known secret values and secret-looking or personal data with placeholders."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def add_secret(self, value: str) -> None:
+        """Also redact this exact value from now on."""
+        if value and len(value) >= 4 and value not in self.secrets:
+            self.secrets = sorted([*self.secrets, value], key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        """The text with secrets and PII replaced."""
+        if not text:
+            return text
+        for s in self.secrets:
+            if s in text:
+                text = text.replace(s, "[redacted]")
+        for pattern, repl in PATTERNS:
+            text = pattern.sub(repl, text)
+
+        def card(m: re.Match[str]) -> str:
+            digits = re.sub(r"\D", "", m.group(0))
+            return "[redacted-card]" if 13 <= len(digits) <= 19 and _luhn_ok(digits) else m.group(0)
+
+        return _CARD.sub(card, text)
+
+    def card(self, card: TriageCard) -> TriageCard:
+        """The card with every free-text field redacted."""
+        return dataclasses.replace(
+            card,
+            title=self(card.title),
+            severity_reason=self(card.severity_reason),
+            summary=self(card.summary) if card.summary else card.summary,
+            services=tuple(self(s) for s in card.services),
+        )
+
+
+class RedactingChatRoom:
+    """A ChatRoom decorator: every text that goes to chat passes the redactor first."""
+
+    def __init__(self, inner: ChatRoom, redactor: Redactor) -> None:
+        self.inner = inner
+        self.redact = redactor
+
+    async def bot_user_id(self) -> str:
+        """Delegates."""
+        return await self.inner.bot_user_id()
+
+    async def create_channel(self, name: str) -> ChannelInfo:
+        """Delegates (channel names are slugs of redacted titles)."""
+        return await self.inner.create_channel(name)
+
+    async def find_channel(self, name: str) -> ChannelInfo | None:
+        """Delegates."""
+        return await self.inner.find_channel(name)
+
+    async def ensure_channel(self, name: str) -> ChannelInfo:
+        """Delegates."""
+        return await self.inner.ensure_channel(name)
+
+    async def set_topic(self, channel_id: str, topic: str) -> None:
+        """Redacted topic."""
+        await self.inner.set_topic(channel_id, self.redact(topic))
+
+    async def invite(self, channel_id: str, user_ids: list[str]) -> None:
+        """Delegates."""
+        await self.inner.invite(channel_id, user_ids)
+
+    async def post_card(self, channel_id: str, card: TriageCard) -> str:
+        """Redacted card."""
+        return await self.inner.post_card(channel_id, self.redact.card(card))
+
+    async def update_card(self, channel_id: str, ts: str, card: TriageCard) -> None:
+        """Redacted card."""
+        await self.inner.update_card(channel_id, ts, self.redact.card(card))
+
+    async def post_text(self, channel_id: str, text: str, *, marker: str | None = None) -> str:
+        """Redacted text."""
+        return await self.inner.post_text(channel_id, self.redact(text), marker=marker)
+
+    async def pin(self, channel_id: str, ts: str) -> None:
+        """Delegates."""
+        await self.inner.pin(channel_id, ts)
+
+    async def recent_messages(self, channel_id: str, limit: int = 50) -> list[ChatMessage]:
+        """Delegates."""
+        return await self.inner.recent_messages(channel_id, limit)
+
+    async def get_message(self, channel_id: str, ts: str) -> ChatMessage | None:
+        """Delegates."""
+        return await self.inner.get_message(channel_id, ts)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts the formatted message (and drops the raw args)."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record in place; never drops it."""
+        try:
+            msg = record.getMessage()
+        except Exception:
+            msg = str(record.msg)
+        record.msg = self.redactor(msg)
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = self.redactor(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+def install_log_redaction(redactor: Redactor) -> RedactingFilter:
+    """Attach the redacting filter to every handler of the root logger (and future ones via the root)."""
+    f = RedactingFilter(redactor)
+    root = logging.getLogger()
+    for h in root.handlers:
+        h.addFilter(f)
+    return f

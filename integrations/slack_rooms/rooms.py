@@ -1,0 +1,223 @@
+"""SlackChatRoom: the ChatRoom port on the Slack Web API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.domain.cards import TriageCard
+from bot.domain.ports import ChannelInfo, ChatError, ChatMessage, NameTaken
+from integrations.slack_rooms.blocks import card_fallback, clip, text_blocks, triage_blocks
+from integrations.slack_rooms.pacing import Pacer
+
+log = logging.getLogger("warroom.slack")
+
+# Every Web API method this adapter calls, with the bot scope it needs (checked against app-manifest.yml).
+REQUIRED_SCOPES: dict[str, str] = {
+    "conversations.create": "channels:manage",
+    "conversations.setTopic": "channels:manage",
+    "conversations.invite": "channels:manage",
+    "conversations.join": "channels:join",
+    "conversations.list": "channels:read",
+    "conversations.history": "channels:history",
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "pins.add": "pins:write",
+}
+IGNORED_INVITE_ERRORS = {"already_in_channel", "cant_invite_self"}
+
+
+def to_chat_error(exc: Exception) -> ChatError:
+    """Translate slack_sdk and network errors into the port's ChatError."""
+    if isinstance(exc, SlackApiError):
+        resp = exc.response
+        status = getattr(resp, "status_code", 200)
+        if status == 429:
+            retry = resp.headers.get("Retry-After") or resp.headers.get("retry-after")
+            return ChatError("slack rate limit", code="ratelimited", retry_after=float(retry) if retry else None)
+        if status >= 500:
+            return ChatError(f"slack server error {status}", code="server_error")
+        code = str(resp.get("error") or "unknown_error")
+        cls = NameTaken if code == "name_taken" else ChatError
+        return cls(f"slack error: {code}", code=code)
+    if isinstance(exc, TimeoutError):
+        return ChatError("slack timeout", code="timeout")
+    return ChatError(f"slack unreachable: {type(exc).__name__}", code="connection_error")
+
+
+class SlackChatRoom:
+    """War rooms on Slack through one AsyncWebClient, paced per rate tier."""
+
+    def __init__(self, client: AsyncWebClient, *, pacer: Pacer | None = None) -> None:
+        self.client = client
+        self.pacer = pacer or Pacer()
+        self._bot_user: str | None = None
+        self._channels_by_name: dict[str, str] = {}
+
+    async def _call(
+        self,
+        method: str,
+        fn: Callable[..., Awaitable[AsyncSlackResponse]],
+        pace_key: str | None = None,
+        **kw: Any,
+    ) -> AsyncSlackResponse:
+        await self.pacer.acquire(method, pace_key)
+        try:
+            return await fn(**kw)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            raise to_chat_error(exc) from None
+
+    async def bot_user_id(self) -> str:
+        """The bot's user id (auth.test, cached)."""
+        if self._bot_user is None:
+            resp = await self._call("auth.test", self.client.auth_test)
+            self._bot_user = str(resp["user_id"])
+        return self._bot_user
+
+    async def create_channel(self, name: str) -> ChannelInfo:
+        """conversations.create; NameTaken when the name is in use."""
+        resp = await self._call("conversations.create", self.client.conversations_create, name=name, is_private=False)
+        ch = resp["channel"]
+        self._channels_by_name[ch["name"]] = ch["id"]
+        return ChannelInfo(ch["id"], ch["name"], ch.get("creator"))
+
+    async def find_channel(self, name: str) -> ChannelInfo | None:
+        """Page through conversations.list for a channel by name."""
+        cursor: str | None = None
+        for _ in range(100):
+            kw: dict[str, Any] = {"types": "public_channel", "exclude_archived": True, "limit": 200}
+            if cursor:
+                kw["cursor"] = cursor
+            resp = await self._call("conversations.list", self.client.conversations_list, **kw)
+            for ch in resp.get("channels", []):
+                if ch.get("name") == name:
+                    self._channels_by_name[name] = ch["id"]
+                    return ChannelInfo(ch["id"], ch["name"], ch.get("creator"))
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+        return None
+
+    async def ensure_channel(self, name: str) -> ChannelInfo:
+        """Join (or create) the channel with this name; cached after the first call."""
+        known = self._channels_by_name.get(name)
+        if known:
+            return ChannelInfo(known, name)
+        info = await self.find_channel(name)
+        if info is None:
+            try:
+                info = await self.create_channel(name)
+            except NameTaken:
+                info = await self.find_channel(name)
+                if info is None:
+                    raise ChatError(f"channel #{name} exists but is not visible", code="channel_not_found") from None
+        await self._call("conversations.join", self.client.conversations_join, channel=info.id)
+        self._channels_by_name[name] = info.id
+        return info
+
+    async def set_topic(self, channel_id: str, topic: str) -> None:
+        """conversations.setTopic (250 chars max)."""
+        await self._call(
+            "conversations.setTopic", self.client.conversations_setTopic, channel=channel_id, topic=clip(topic, 250)
+        )
+
+    async def invite(self, channel_id: str, user_ids: list[str]) -> None:
+        """Invite users, one call; on a per-user error fall back to one call each and skip the bad ones."""
+        if not user_ids:
+            return
+        try:
+            await self._call(
+                "conversations.invite", self.client.conversations_invite, channel=channel_id, users=",".join(user_ids)
+            )
+            return
+        except ChatError as exc:
+            if exc.retryable:
+                raise
+            if exc.code in IGNORED_INVITE_ERRORS and len(user_ids) == 1:
+                return
+        for uid in user_ids:
+            try:
+                await self._call(
+                    "conversations.invite", self.client.conversations_invite, channel=channel_id, users=uid
+                )
+            except ChatError as exc:
+                if exc.retryable:
+                    raise
+                if exc.code not in IGNORED_INVITE_ERRORS:
+                    log.warning("could not invite %s to %s: %s", uid, channel_id, exc.code)
+
+    async def post_card(self, channel_id: str, card: TriageCard) -> str:
+        """chat.postMessage with the card's blocks."""
+        resp = await self._call(
+            "chat.postMessage",
+            self.client.chat_postMessage,
+            channel_id,
+            channel=channel_id,
+            text=card_fallback(card),
+            blocks=triage_blocks(card),
+            unfurl_links=False,
+        )
+        return str(resp["ts"])
+
+    async def update_card(self, channel_id: str, ts: str, card: TriageCard) -> None:
+        """chat.update the card in place."""
+        await self._call(
+            "chat.update",
+            self.client.chat_update,
+            channel=channel_id,
+            ts=ts,
+            text=card_fallback(card),
+            blocks=triage_blocks(card),
+        )
+
+    async def post_text(self, channel_id: str, text: str, *, marker: str | None = None) -> str:
+        """chat.postMessage of one mrkdwn section."""
+        resp = await self._call(
+            "chat.postMessage",
+            self.client.chat_postMessage,
+            channel_id,
+            channel=channel_id,
+            text=clip(text, 3000),
+            blocks=text_blocks(text, marker),
+            unfurl_links=False,
+        )
+        return str(resp["ts"])
+
+    async def pin(self, channel_id: str, ts: str) -> None:
+        """pins.add; already pinned is fine."""
+        try:
+            await self._call("pins.add", self.client.pins_add, channel=channel_id, timestamp=ts)
+        except ChatError as exc:
+            if exc.code != "already_pinned":
+                raise
+
+    async def recent_messages(self, channel_id: str, limit: int = 50) -> list[ChatMessage]:
+        """conversations.history, newest first."""
+        resp = await self._call(
+            "conversations.history", self.client.conversations_history, channel=channel_id, limit=limit
+        )
+        return [_message(m) for m in resp.get("messages", [])]
+
+    async def get_message(self, channel_id: str, ts: str) -> ChatMessage | None:
+        """One message by ts (conversations.history with latest=ts inclusive)."""
+        resp = await self._call(
+            "conversations.history",
+            self.client.conversations_history,
+            channel=channel_id,
+            latest=ts,
+            inclusive=True,
+            limit=1,
+        )
+        msgs = [m for m in resp.get("messages", []) if m.get("ts") == ts]
+        return _message(msgs[0]) if msgs else None
+
+
+def _message(m: dict[str, Any]) -> ChatMessage:
+    block_ids = tuple(str(b["block_id"]) for b in m.get("blocks") or [] if b.get("block_id"))
+    return ChatMessage(ts=str(m.get("ts")), user=m.get("user"), text=str(m.get("text") or ""), block_ids=block_ids)
