@@ -58,13 +58,13 @@ async def verify(store: Store, batch: int = 2000) -> AuditReport:
             rows += 1
             seq, prev = state.get(r.chain, (0, GENESIS))
 
-            def broken(reason: str, r: EventRow = r) -> AuditReport:
-                return AuditReport(rows, len(state), r.id, r.chain, r.seq, reason)
-
+            reason: str | None = None
             if r.seq != seq + 1:
-                return broken(f"sequence jumps from {seq} to {r.seq} (a row was removed or inserted)")
-            if r.prev_hash != prev:
-                return broken("prev_hash does not match the previous row's hash")
+                reason = f"sequence jumps from {seq} to {r.seq} (a row was removed or inserted)"
+            elif r.prev_hash != prev:
+                reason = "prev_hash does not match the previous row's hash"
+            if reason is not None:
+                return AuditReport(rows, len(state), r.id, r.chain, r.seq, reason)
             expected = event_hash(
                 prev_hash=r.prev_hash,
                 chain=r.chain,
@@ -76,6 +76,7 @@ async def verify(store: Store, batch: int = 2000) -> AuditReport:
                 payload=dict(r.payload or {}),
             )
             if expected != r.hash:
-                return broken("hash does not match the row's content (the row was edited)")
+                reason = "hash does not match the row's content (the row was edited)"
+                return AuditReport(rows, len(state), r.id, r.chain, r.seq, reason)
             state[r.chain] = (r.seq, r.hash)
     return AuditReport(rows, len(state))

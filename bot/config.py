@@ -140,9 +140,7 @@ class Settings(BaseSettings):
         default=None, validation_alias="WARROOM_CONFIG", description="Path of the rules file."
     )
     host: str = Field(default="127.0.0.1", validation_alias="WARROOM_HOST", description="HTTP listen host.")
-    port: int = Field(
-        default=8080, ge=0, le=65535, validation_alias="WARROOM_PORT", description="HTTP listen port."
-    )
+    port: int = Field(default=8080, ge=0, le=65535, validation_alias="WARROOM_PORT", description="HTTP listen port.")
 
     # Slack
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
@@ -172,12 +170,8 @@ class Settings(BaseSettings):
     )
 
     # Discord (webhook URLs embed their token, so they are secrets)
-    discord_alerts_webhook_url: SecretStr | None = Field(
-        default=None, validation_alias="DISCORD_ALERTS_WEBHOOK_URL"
-    )
-    discord_reports_webhook_url: SecretStr | None = Field(
-        default=None, validation_alias="DISCORD_REPORTS_WEBHOOK_URL"
-    )
+    discord_alerts_webhook_url: SecretStr | None = Field(default=None, validation_alias="DISCORD_ALERTS_WEBHOOK_URL")
+    discord_reports_webhook_url: SecretStr | None = Field(default=None, validation_alias="DISCORD_REPORTS_WEBHOOK_URL")
     discord_api_url: str = Field(default="https://discord.com/api/v10", validation_alias="DISCORD_API_URL")
 
     # Operational knobs (see the class docstring)
@@ -287,9 +281,7 @@ class Settings(BaseSettings):
     @property
     def jira_enabled(self) -> bool:
         """Jira is on when URL, user, API token and project are all set."""
-        return all(
-            v is not None for v in (self.jira_url, self.jira_user, self.jira_api_token, self.jira_project)
-        )
+        return all(v is not None for v in (self.jira_url, self.jira_user, self.jira_api_token, self.jira_project))
 
     @property
     def pagerduty_enabled(self) -> bool:
@@ -386,9 +378,7 @@ def _user_id(value: str) -> str:
 def _notify_target(value: str) -> str:
     """A user id, a user group id, `oncall` or `team:<name>`."""
     if not _NOTIFY_TARGET.match(value):
-        raise ValueError(
-            f"{value!r} is not a Slack user id (U...), user group id (S...), 'oncall' or 'team:<name>'"
-        )
+        raise ValueError(f"{value!r} is not a Slack user id (U...), user group id (S...), 'oncall' or 'team:<name>'")
     return value
 
 
@@ -469,9 +459,7 @@ class ChannelsConfig(_Section):
         """A Slack channel name (a leading `#` is dropped)."""
         name = value.removeprefix("#")
         if not _CHANNEL_NAME.match(name):
-            raise ValueError(
-                f"{value!r} is not a Slack channel name (lowercase a-z, 0-9, '-', '_', at most 80)"
-            )
+            raise ValueError(f"{value!r} is not a Slack channel name (lowercase a-z, 0-9, '-', '_', at most 80)")
         return name
 
     @field_validator("prefix")
@@ -479,9 +467,7 @@ class ChannelsConfig(_Section):
     def _check_prefix(cls, value: str) -> str:
         """War-room channels are `<prefix>-YYYYMMDD-<slug>`."""
         if not _CHANNEL_PREFIX.match(value):
-            raise ValueError(
-                f"{value!r} is not a valid channel prefix (lowercase a-z, 0-9, '-', '_', at most 20)"
-            )
+            raise ValueError(f"{value!r} is not a valid channel prefix (lowercase a-z, 0-9, '-', '_', at most 20)")
         return value
 
 
@@ -511,9 +497,7 @@ class SlaTarget(_Section):
     def _check_order(self) -> SlaTarget:
         """Resolving cannot be due before acknowledging."""
         if self.resolve_minutes < self.ack_minutes:
-            raise ValueError(
-                f"resolve_minutes: must be >= ack_minutes ({self.resolve_minutes} < {self.ack_minutes})"
-            )
+            raise ValueError(f"resolve_minutes: must be >= ack_minutes ({self.resolve_minutes} < {self.ack_minutes})")
         return self
 
 
@@ -583,8 +567,7 @@ class Silence(_Section):
         """The window must end after it starts."""
         if self.ends_at <= self.starts_at:
             raise ValueError(
-                "ends_at: must be after starts_at "
-                f"({self.ends_at.isoformat()} <= {self.starts_at.isoformat()})"
+                f"ends_at: must be after starts_at ({self.ends_at.isoformat()} <= {self.starts_at.isoformat()})"
             )
         return self
 
@@ -627,8 +610,7 @@ class EscalationConfig(_Section):
         for prev, cur in itertools.pairwise(tiers):
             if cur.after_minutes <= prev.after_minutes:
                 raise ValueError(
-                    "after_minutes must increase from tier to tier "
-                    f"({prev.after_minutes} then {cur.after_minutes})"
+                    f"after_minutes must increase from tier to tier ({prev.after_minutes} then {cur.after_minutes})"
                 )
         return tiers
 
@@ -681,9 +663,7 @@ class AppConfig(_Section):
             for target in tier.notify:
                 if target.startswith("team:") and target[5:] not in self.teams:
                     known = ", ".join(sorted(self.teams)) or "none configured"
-                    raise ValueError(
-                        f"escalation.tiers[{i}].notify: unknown team {target[5:]!r} (teams: {known})"
-                    )
+                    raise ValueError(f"escalation.tiers[{i}].notify: unknown team {target[5:]!r} (teams: {known})")
         return self
 
     @property
@@ -884,10 +864,7 @@ def check_config(settings: Settings) -> tuple[bool, str]:
         return False, "configuration errors:\n" + "\n".join(f"  {e}" for e in errors)
     assert config is not None
 
-    if config.source is None:
-        rules_file = "built-in defaults (no warroom.yml found)"
-    else:
-        rules_file = str(config.source.resolve())
+    rules_file = "built-in defaults (no warroom.yml found)" if config.source is None else str(config.source.resolve())
     if settings.slack_configured:
         slack = "configured (Socket Mode)" if settings.socket_mode else "configured (HTTP mode)"
     else:

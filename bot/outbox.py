@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -54,7 +56,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int, retry_after: float | None = None, rng: random.Random | None = None) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based); never less than Retry-After."""
-        d = min(self.max_delay, self.base_delay * (2 ** max(attempt - 1, 0)))
+        d = float(min(self.max_delay, self.base_delay * (2 ** max(attempt - 1, 0))))
         d *= 1 + (rng or random).uniform(0, self.jitter)
         if retry_after is not None:
             d = max(d, retry_after)
@@ -75,7 +77,9 @@ class OutboxWorker:
         poll_interval: float = 1.0,
         batch: int = 50,
         worker_id: str | None = None,
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
+        self.on_failure = on_failure
         self.store = store
         self.reactors = {r.name: r for r in reactors}
         self.clock = clock
@@ -137,6 +141,8 @@ class OutboxWorker:
             await self.store.fail_delivery(c.id, worker=self.worker_id, error=str(exc), retry_at=None)
         except Exception as exc:
             self.failures += 1
+            if self.on_failure is not None:
+                self.on_failure(c.reactor)
             after = exc.after if isinstance(exc, RetryLater) else getattr(exc, "retry_after", None)
             retry_at: datetime | None = None
             if c.attempts < self.policy.max_attempts:
@@ -171,10 +177,8 @@ class OutboxWorker:
         self._stopping = True
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     async def _loop(self) -> None:
@@ -196,7 +200,5 @@ class OutboxWorker:
                 nxt = None
             if nxt is not None:
                 timeout = max(0.0, min(timeout, (nxt - self.clock.now()).total_seconds()))
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=timeout)
-            except TimeoutError:
-                pass

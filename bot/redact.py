@@ -11,7 +11,10 @@ from bot.domain.cards import TriageCard
 from bot.domain.ports import ChannelInfo, ChatMessage, ChatRoom
 
 PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S), "[redacted-key]"),
+    (
+        re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
+        "[redacted-key]",
+    ),
     (re.compile(r"\bxox[abposre]-[A-Za-z0-9-]{6,}"), "[redacted-slack-token]"),
     (re.compile(r"\bxapp-[A-Za-z0-9-]{6,}"), "[redacted-slack-token]"),
     (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "[redacted-aws-key]"),
@@ -19,8 +22,10 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 [redacted]"),
     (re.compile(r"(discord(?:app)?\.com/api/webhooks/\d+/)[A-Za-z0-9._-]+"), r"\1[redacted]"),
     (
-        re.compile(r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|routing[_-]?key)"
-                   r"(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&]+)"),
+        re.compile(
+            r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|routing[_-]?key)"
+            r"(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&]+)"
+        ),
         r"\1\2[redacted]",
     ),
     (re.compile(r"(?i)(://[^/\s:@]+:)[^@\s/]+@"), r"\1[redacted]@"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -58,7 +59,10 @@ class Scheduler:
                 retry = self.clock.now() + self.retry_delay if t.attempts < self.max_attempts else None
                 log.warning("timer %s failed (attempt %s): %s", t.key, t.attempts, exc)
                 await self.store.finish_timer(
-                    t.id, worker=self.worker_id, now=self.clock.now(), error=str(exc) or type(exc).__name__,
+                    t.id,
+                    worker=self.worker_id,
+                    now=self.clock.now(),
+                    error=str(exc) or type(exc).__name__,
                     retry_at=retry,
                 )
             else:
@@ -74,10 +78,8 @@ class Scheduler:
         """Stop the loop."""
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     async def _loop(self) -> None:

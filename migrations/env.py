@@ -7,9 +7,9 @@ import os
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from bot.db import tables  # noqa: F401  (registers the tables on Base.metadata)
 from bot.db.base import Base
 from bot.db.engine import sync_url
-from bot.db import tables  # noqa: F401  (registers the tables on Base.metadata)
 
 config = context.config
 target_metadata = Base.metadata

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from bot.db.engine import is_sqlite, make_engine
+from bot.db.engine import make_engine
 from bot.db.tables import (
     DeliveryRow,
     EventRow,
@@ -118,10 +118,12 @@ class Tx:
         """Hand out the next `INC-YYYYMMDD-NNN` atomically (an upsert on the day's counter)."""
         key = f"{day:%Y%m%d}"
         ins = postgresql.insert if self._store.dialect == "postgresql" else sqlite.insert
-        stmt = ins(RefCounterRow).values(day=key, last=1)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[RefCounterRow.day], set_={"last": RefCounterRow.last + 1}
-        ).returning(RefCounterRow.last)
+        stmt = (
+            ins(RefCounterRow)
+            .values(day=key, last=1)
+            .on_conflict_do_update(index_elements=[RefCounterRow.day], set_={"last": RefCounterRow.last + 1})
+            .returning(RefCounterRow.last)
+        )
         number = (await self.session.execute(stmt)).scalar_one()
         return format_ref(day, int(number))
 
@@ -155,9 +157,7 @@ class Tx:
         q = select(IncidentRow).where(IncidentRow.declare_key == key)
         return (await self.session.execute(q)).scalar_one_or_none()
 
-    async def recent_duplicate(
-        self, *, title: str, declared_by: str, since: datetime
-    ) -> IncidentRow | None:
+    async def recent_duplicate(self, *, title: str, declared_by: str, since: datetime) -> IncidentRow | None:
         """An open incident with the same title by the same person declared since `since`."""
         q = (
             select(IncidentRow)
@@ -312,7 +312,12 @@ class Tx:
             return False
         self.session.add(
             TimerRow(
-                kind=kind, key=key, due_at=due_at, incident_id=incident_id, payload=payload or {}, status=PENDING
+                kind=kind,
+                key=key,
+                due_at=due_at,
+                incident_id=incident_id,
+                payload=payload or {},
+                status=PENDING,
             )
         )
         await self.session.flush()
@@ -439,9 +444,7 @@ class Store:
             )
             return bool(getattr(res, "rowcount", 0))
 
-    async def fail_delivery(
-        self, delivery_id: int, *, worker: str, error: str, retry_at: datetime | None
-    ) -> None:
+    async def fail_delivery(self, delivery_id: int, *, worker: str, error: str, retry_at: datetime | None) -> None:
         """Reschedule at `retry_at`, or dead-letter the row when `retry_at` is None."""
         values: dict[str, Any] = {"last_error": error[:2000], "claimed_until": None}
         if retry_at is None:
@@ -480,9 +483,7 @@ class Store:
     async def delivery_counts(self) -> dict[str, int]:
         """Number of deliveries per status."""
         async with self.read() as tx:
-            rows = await tx.session.execute(
-                select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status)
-            )
+            rows = await tx.session.execute(select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status))
             return {str(s): int(n) for s, n in rows.all()}
 
     # -- timers ----------------------------------------------------------------------------
@@ -511,7 +512,13 @@ class Store:
             ]
 
     async def finish_timer(
-        self, timer_id: int, *, worker: str, now: datetime, error: str | None = None, retry_at: datetime | None = None
+        self,
+        timer_id: int,
+        *,
+        worker: str,
+        now: datetime,
+        error: str | None = None,
+        retry_at: datetime | None = None,
     ) -> None:
         """Mark a timer fired, or reschedule it after an error."""
         values: dict[str, Any] = {"claimed_until": None}

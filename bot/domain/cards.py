@@ -94,9 +94,7 @@ def triage_card(
     resolve_by = None
     if incident.resolved_at is None:
         resolve_by = incident.declared_at + timedelta(minutes=targets.resolve_minutes)
-    roles = tuple(
-        (role, tuple(incident.roles[role])) for role in Role if incident.roles.get(role)
-    )
+    roles = tuple((role, tuple(incident.roles[role])) for role in Role if incident.roles.get(role))
     return TriageCard(
         ref=incident.ref,
         title=incident.title,
@@ -129,6 +127,11 @@ def topic_line(incident: Incident) -> str:
 
 # Event kinds after which the channel topic (severity, status, commander) is rewritten.
 CARD_CHANGING_TOPIC: frozenset[str] = frozenset(
-    {"incident.severity_changed", "incident.status_changed", "incident.role_assigned", "incident.resolved",
-     "incident.acknowledged"}
+    {
+        "incident.severity_changed",
+        "incident.status_changed",
+        "incident.role_assigned",
+        "incident.resolved",
+        "incident.acknowledged",
+    }
 )

@@ -183,9 +183,7 @@ async def acknowledge(deps: Deps, *, ref: str, actor: str) -> Outcome:
         return Outcome(await tx.incident(row), True, f"{row.ref} acknowledged")
 
 
-async def assign_role(
-    deps: Deps, *, ref: str, role: Role, user_id: str, actor: str
-) -> Outcome:
+async def assign_role(deps: Deps, *, ref: str, role: Role, user_id: str, actor: str) -> Outcome:
     """Give a role to a user; commander, comms and scribe have one holder, sme may have several."""
     now = deps.clock.now()
     async with deps.store.transaction() as tx:
@@ -196,8 +194,14 @@ async def assign_role(
         if not changed:
             return Outcome(await tx.incident(row), False, f"<@{user_id}> is already {role.value} of {row.ref}")
         await _event(
-            tx, row, actor=actor, kind=EventKind.ROLE_ASSIGNED, at=now,
-            text=f"made <@{user_id}> {role.value}", role=role.value, user=user_id,
+            tx,
+            row,
+            actor=actor,
+            kind=EventKind.ROLE_ASSIGNED,
+            at=now,
+            text=f"made <@{user_id}> {role.value}",
+            role=role.value,
+            user=user_id,
         )
         if role is Role.COMMANDER and row.acknowledged_at is None:
             # Taking command is an acknowledgement: the SLA clock for "ack" stops here.
@@ -212,9 +216,7 @@ async def take_lead(deps: Deps, *, ref: str, actor: str) -> Outcome:
     return await assign_role(deps, ref=ref, role=Role.COMMANDER, user_id=actor, actor=actor)
 
 
-async def change_severity(
-    deps: Deps, *, ref: str, severity: Severity, actor: str, reason: str = ""
-) -> Outcome:
+async def change_severity(deps: Deps, *, ref: str, severity: Severity, actor: str, reason: str = "") -> Outcome:
     """Change severity (confirming it); SEV0/SEV1 put the incident under human control."""
     now = deps.clock.now()
     async with deps.store.transaction() as tx:
@@ -230,9 +232,15 @@ async def change_severity(
             row.human_control = True
         verb = "raised" if severity.rank < old.rank else "lowered" if severity.rank > old.rank else "confirmed"
         await _event(
-            tx, row, actor=actor, kind=EventKind.SEVERITY_CHANGED, at=now,
+            tx,
+            row,
+            actor=actor,
+            kind=EventKind.SEVERITY_CHANGED,
+            at=now,
             text=f"{verb} severity {old.value} → {severity.value}" + (f": {reason.strip()}" if reason.strip() else ""),
-            old=old.value, new=severity.value, reason=reason.strip(),
+            old=old.value,
+            new=severity.value,
+            reason=reason.strip(),
         )
         return Outcome(await tx.incident(row), True, f"{row.ref} is now {severity.value}")
 
@@ -260,9 +268,14 @@ async def set_status(deps: Deps, *, ref: str, status: Status, actor: str, note: 
             row.resolved_at = None
             row.acknowledged_at = row.acknowledged_at or now
         await _event(
-            tx, row, actor=actor, kind=EventKind.STATUS_CHANGED, at=now,
+            tx,
+            row,
+            actor=actor,
+            kind=EventKind.STATUS_CHANGED,
+            at=now,
             text=f"status {current.value} → {status.value}" + (f": {note}" if note else ""),
-            old=current.value, new=status.value,
+            old=current.value,
+            new=status.value,
         )
         return Outcome(await tx.incident(row), True, f"{row.ref} is now {status.value}")
 
@@ -279,9 +292,14 @@ async def resolve(deps: Deps, *, ref: str, actor: str, summary: str = "") -> Out
         row.resolved_at = now
         row.summary = summary.strip()[:NOTE_MAX] or row.summary
         await _event(
-            tx, row, actor=actor, kind=EventKind.RESOLVED, at=now,
+            tx,
+            row,
+            actor=actor,
+            kind=EventKind.RESOLVED,
+            at=now,
             text="resolved the incident" + (f": {summary.strip()}" if summary.strip() else ""),
-            old=current.value, summary=summary.strip(),
+            old=current.value,
+            summary=summary.strip(),
         )
         return Outcome(await tx.incident(row), True, f"{row.ref} resolved")
 
@@ -298,7 +316,12 @@ async def _append_text(
     async with deps.store.transaction() as tx:
         row = await _locked(tx, ref)
         ev = await tx.append_event(
-            chain=row.ref, incident_id=row.id, actor=actor, kind=kind.value, at=now, text=body,
+            chain=row.ref,
+            incident_id=row.id,
+            actor=actor,
+            kind=kind.value,
+            at=now,
+            text=body,
             dedupe_key=f"{kind.value}:{request_key}" if request_key else None,
         )
         if ev is None:
@@ -317,7 +340,12 @@ async def add_note(deps: Deps, *, ref: str, actor: str, text: str, request_key: 
 async def post_update(deps: Deps, *, ref: str, actor: str, text: str, request_key: str | None = None) -> Outcome:
     """Post a status update (shown in the room and the timeline), once per `request_key`."""
     return await _append_text(
-        deps, ref=ref, actor=actor, kind=EventKind.STATUS_UPDATE, body=text, what="status update",
+        deps,
+        ref=ref,
+        actor=actor,
+        kind=EventKind.STATUS_UPDATE,
+        body=text,
+        what="status update",
         request_key=request_key,
     )
 

@@ -7,7 +7,7 @@ import re
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.domain.cards import CARD_CHANGING_TOPIC, triage_card, topic_line
+from bot.domain.cards import CARD_CHANGING_TOPIC, topic_line, triage_card
 from bot.domain.events import CARD_CHANGING, Event, EventKind
 from bot.domain.incident import Incident, channel_name
 from bot.domain.ports import ChatError, ChatRoom, NameTaken
@@ -17,8 +17,16 @@ from bot.services.deps import Deps
 log = logging.getLogger("warroom.reactors")
 
 PERMANENT_CHAT_ERRORS = frozenset(
-    {"invalid_blocks", "msg_too_long", "invalid_auth", "not_authed", "account_inactive", "invalid_arguments",
-     "missing_scope", "token_revoked"}
+    {
+        "invalid_blocks",
+        "msg_too_long",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "invalid_arguments",
+        "missing_scope",
+        "token_revoked",
+    }
 )
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 MAX_NAME_TRIES = 20
@@ -75,8 +83,12 @@ class WarRoomReactor:
                     await self.chat.set_topic(incident.channel_id, topic_line(incident))
             await self._post_line(incident, event, attempt)
             if event.kind in {EventKind.SEVERITY_CHANGED.value, EventKind.RESOLVED.value}:
-                await self._announce(incident, f"*{incident.ref}* {event.text} (<@{event.actor}>)",
-                                     f"announce:{event.id}", attempt)
+                await self._announce(
+                    incident,
+                    f"*{incident.ref}* {event.text} (<@{event.actor}>)",
+                    f"announce:{event.id}",
+                    attempt,
+                )
         except ChatError as exc:
             raise chat_failure(exc) from exc
 
@@ -171,7 +183,11 @@ class WarRoomReactor:
                 kind=EventKind.ROOM_OPENED.value,
                 at=self.deps.clock.now(),
                 text=f"opened the war room #{row.channel_name}",
-                payload={"channel_id": row.channel_id, "channel_name": row.channel_name, "card_ts": row.card_ts},
+                payload={
+                    "channel_id": row.channel_id,
+                    "channel_name": row.channel_name,
+                    "card_ts": row.card_ts,
+                },
                 dedupe_key=f"room:{row.ref}",
             )
 

@@ -8,12 +8,38 @@ from dataclasses import dataclass
 from bot.domain.incident import REF_RE, Role, Severity
 
 AVAILABLE = (
-    "declare", "status", "list", "sev", "ack", "lead", "role", "note", "update", "timeline", "resolve", "help",
+    "declare",
+    "status",
+    "list",
+    "sev",
+    "ack",
+    "lead",
+    "role",
+    "note",
+    "update",
+    "timeline",
+    "resolve",
+    "help",
 )
 NOT_YET = (
-    "hypotheses", "runbook", "approve", "page", "escalate", "freeze", "unfreeze", "release", "postmortem",
+    "hypotheses",
+    "runbook",
+    "approve",
+    "page",
+    "escalate",
+    "freeze",
+    "unfreeze",
+    "release",
+    "postmortem",
 )
-ALIASES = {"severity": "sev", "acknowledge": "ack", "notes": "note", "?": "help", "new": "declare", "open": "declare"}
+ALIASES = {
+    "severity": "sev",
+    "acknowledge": "ack",
+    "notes": "note",
+    "?": "help",
+    "new": "declare",
+    "open": "declare",
+}
 NEEDS_INCIDENT = {"status", "sev", "ack", "lead", "role", "note", "update", "timeline", "resolve"}
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 RAW_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")

@@ -81,7 +81,11 @@ def triage_blocks(card: TriageCard) -> list[dict[str, Any]]:
         {
             "type": "header",
             "block_id": f"card:{card.ref}",
-            "text": {"type": "plain_text", "text": clip(f"{card.ref} · {card.title}", HEADER_MAX), "emoji": True},
+            "text": {
+                "type": "plain_text",
+                "text": clip(f"{card.ref} · {card.title}", HEADER_MAX),
+                "emoji": True,
+            },
         },
         {
             "type": "section",

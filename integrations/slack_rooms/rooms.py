@@ -83,7 +83,7 @@ class SlackChatRoom:
     async def create_channel(self, name: str) -> ChannelInfo:
         """conversations.create; NameTaken when the name is in use."""
         resp = await self._call("conversations.create", self.client.conversations_create, name=name, is_private=False)
-        ch = resp["channel"]
+        ch: dict[str, Any] = resp["channel"]
         self._channels_by_name[ch["name"]] = ch["id"]
         return ChannelInfo(ch["id"], ch["name"], ch.get("creator"))
 
@@ -95,7 +95,8 @@ class SlackChatRoom:
             if cursor:
                 kw["cursor"] = cursor
             resp = await self._call("conversations.list", self.client.conversations_list, **kw)
-            for ch in resp.get("channels", []):
+            channels: list[dict[str, Any]] = resp.get("channels", [])
+            for ch in channels:
                 if ch.get("name") == name:
                     self._channels_by_name[name] = ch["id"]
                     return ChannelInfo(ch["id"], ch["name"], ch.get("creator"))
@@ -124,7 +125,10 @@ class SlackChatRoom:
     async def set_topic(self, channel_id: str, topic: str) -> None:
         """conversations.setTopic (250 chars max)."""
         await self._call(
-            "conversations.setTopic", self.client.conversations_setTopic, channel=channel_id, topic=clip(topic, 250)
+            "conversations.setTopic",
+            self.client.conversations_setTopic,
+            channel=channel_id,
+            topic=clip(topic, 250),
         )
 
     async def invite(self, channel_id: str, user_ids: list[str]) -> None:
@@ -133,7 +137,10 @@ class SlackChatRoom:
             return
         try:
             await self._call(
-                "conversations.invite", self.client.conversations_invite, channel=channel_id, users=",".join(user_ids)
+                "conversations.invite",
+                self.client.conversations_invite,
+                channel=channel_id,
+                users=",".join(user_ids),
             )
             return
         except ChatError as exc:
@@ -202,7 +209,8 @@ class SlackChatRoom:
         resp = await self._call(
             "conversations.history", self.client.conversations_history, channel=channel_id, limit=limit
         )
-        return [_message(m) for m in resp.get("messages", [])]
+        messages: list[dict[str, Any]] = resp.get("messages", [])
+        return [_message(m) for m in messages]
 
     async def get_message(self, channel_id: str, ts: str) -> ChatMessage | None:
         """One message by ts (conversations.history with latest=ts inclusive)."""
@@ -214,7 +222,8 @@ class SlackChatRoom:
             inclusive=True,
             limit=1,
         )
-        msgs = [m for m in resp.get("messages", []) if m.get("ts") == ts]
+        messages: list[dict[str, Any]] = resp.get("messages", [])
+        msgs = [m for m in messages if m.get("ts") == ts]
         return _message(msgs[0]) if msgs else None
 
 

@@ -310,12 +310,7 @@ def test_builtin_defaults_when_no_file() -> None:
     assert config == AppConfig()
     assert config.channels.announcements == "incidents" and config.channels.prefix == "inc"
     assert config.oncall.users == [] and config.oncall.slack_group is None
-    assert (
-        config.teams == {}
-        and config.approvers == []
-        and config.severity_rules == []
-        and config.silences == []
-    )
+    assert config.teams == {} and config.approvers == [] and config.severity_rules == [] and config.silences == []
     assert config.grouping.by == ["service", "alertname"]
     assert config.grouping.correlation_window_minutes == 30
     assert config.grouping.auto_declare_at is Severity.SEV3
@@ -334,9 +329,7 @@ def test_default_slas() -> None:
         Severity.SEV3: (240, 120, 4320),
         Severity.SEV4: (1440, 1440, 10080),
     }
-    assert {s: dict(v) for s, v in DEFAULT_SLA.items()} == {
-        s: t.model_dump() for s, t in AppConfig().sla.items()
-    }
+    assert {s: dict(v) for s, v in DEFAULT_SLA.items()} == {s: t.model_dump() for s, t in AppConfig().sla.items()}
 
 
 def test_warroom_yml_in_cwd_is_used(clean_env: Path) -> None:
@@ -460,9 +453,7 @@ def test_invalid_regex_is_reported(tmp_path: Path) -> None:
         """,
     )
     errors = errors_of(path)
-    assert errors[0].startswith(
-        f"{path}: severity_rules[0].match_re.service: invalid regular expression '(checkout':"
-    )
+    assert errors[0].startswith(f"{path}: severity_rules[0].match_re.service: invalid regular expression '(checkout':")
     assert errors[1].startswith(f"{path}: severity_rules[0].alertname: invalid regular expression '*Down':")
 
 
@@ -518,10 +509,7 @@ def test_silence_must_end_after_it_starts_and_be_aware(tmp_path: Path) -> None:
         ("sla:\n  SEV9: {ack_minutes: 5}\n", ["sla.SEV9: unknown severity 'SEV9' (use SEV0..SEV4)"]),
         (
             "severity_rules:\n  - {name: x, severity: SEV7}\n",
-            [
-                "severity_rules[0].severity: Input should be "
-                "'SEV0', 'SEV1', 'SEV2', 'SEV3' or 'SEV4' (got 'SEV7')"
-            ],
+            ["severity_rules[0].severity: Input should be 'SEV0', 'SEV1', 'SEV2', 'SEV3' or 'SEV4' (got 'SEV7')"],
         ),
         ("severity_rules:\n  - {severity: SEV1}\n", ["severity_rules[0].name: required key is missing"]),
         (
@@ -613,8 +601,7 @@ def test_yaml_syntax_error_has_line_and_column(tmp_path: Path) -> None:
 def test_duplicate_yaml_keys_are_errors(tmp_path: Path) -> None:
     path = write(tmp_path, "channels:\n  prefix: inc\n  prefix: war\n")
     assert errors_of(path) == [
-        f"{path}: line 3, column 3: YAML syntax error: "
-        "while constructing a mapping; found duplicate key 'prefix'"
+        f"{path}: line 3, column 3: YAML syntax error: while constructing a mapping; found duplicate key 'prefix'"
     ]
 
 

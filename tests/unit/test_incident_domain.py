@@ -98,8 +98,14 @@ def test_channel_name_always_valid(title, suffix):
 def test_triage_card_sla_deadlines_and_roles():
     declared = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     inc = Incident(
-        id=1, ref="INC-20261123-001", title="t", severity=Severity.SEV1, status=Status.DECLARED,
-        declared_at=declared, declared_by="U1", roles={Role.COMMANDER: ["U2"]},
+        id=1,
+        ref="INC-20261123-001",
+        title="t",
+        severity=Severity.SEV1,
+        status=Status.DECLARED,
+        declared_at=declared,
+        declared_by="U1",
+        roles={Role.COMMANDER: ["U2"]},
     )
     card = triage_card(inc)
     assert card.ack_by == datetime(2026, 11, 23, 9, 15, tzinfo=UTC)

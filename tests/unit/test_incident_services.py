@@ -7,7 +7,6 @@ import asyncio
 import pytest
 
 from bot.audit import verify
-from bot.clock import ManualClock
 from bot.domain.events import EventKind
 from bot.domain.incident import Role, Severity, Status
 from bot.services import incidents
@@ -163,13 +162,17 @@ async def test_pins_are_recorded_once(deps):
     async with deps.store.transaction() as tx:
         row = await tx.incident_row(ref, lock=True)
         row.channel_id = "C1"
-    first = await incidents.record_pin(deps, channel_id="C1", ts="1.1", actor="U2", text="root cause!", author="U3",
-                                       via="reaction")
-    second = await incidents.record_pin(deps, channel_id="C1", ts="1.1", actor="U2", text="root cause!", author="U3",
-                                        via="pin")
+    first = await incidents.record_pin(
+        deps, channel_id="C1", ts="1.1", actor="U2", text="root cause!", author="U3", via="reaction"
+    )
+    second = await incidents.record_pin(
+        deps, channel_id="C1", ts="1.1", actor="U2", text="root cause!", author="U3", via="pin"
+    )
     assert first.changed and not second.changed
-    assert await incidents.record_pin(deps, channel_id="C999", ts="1.1", actor="U2", text="", author=None,
-                                      via="pin") is None
+    assert (
+        await incidents.record_pin(deps, channel_id="C999", ts="1.1", actor="U2", text="", author=None, via="pin")
+        is None
+    )
 
 
 async def test_audit_chain_verifies_and_detects_tampering(deps):

@@ -131,9 +131,7 @@ async def test_events_of_one_incident_wait_for_earlier_ones(env):
 async def test_expired_lease_is_reclaimed_and_lost_claim_is_not_completed(env):
     deps, worker, rec, _ = env
     await incidents.declare(deps, title="x", severity=Severity.SEV2, actor="U1")
-    crashed = await deps.store.claim_deliveries(
-        worker="dead-worker", now=deps.clock.now(), lease=timedelta(seconds=60)
-    )
+    crashed = await deps.store.claim_deliveries(worker="dead-worker", now=deps.clock.now(), lease=timedelta(seconds=60))
     assert len(crashed) == 1
     assert await worker.run_once() == 0, "leased to another worker"
     deps.clock.advance(seconds=61)

@@ -22,7 +22,10 @@ from bot.redact import RedactingFilter, Redactor
         ("mail jane.doe@acme.example now", "jane.doe@acme.example"),
         ("card 4111 1111 1111 1111 used", "4111 1111 1111 1111"),
         ("https://discord.com/api/webhooks/123456789012345678/abcDEF_token-xyz", "abcDEF_token-xyz"),
-        ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "eyJhbGci"),
+        (
+            "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+            "eyJhbGci",
+        ),
     ],
 )
 def test_patterns(text, leak):

@@ -1,0 +1,237 @@
+"""The composition root: build(settings) -> Container. The only module that wires integrations in."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+
+from bot.clock import SystemClock
+from bot.config import AppConfig, Settings, load_config
+from bot.db.store import Store
+from bot.domain.cards import SlaTargets
+from bot.domain.ports import ChatRoom, Clock
+from bot.outbox import OutboxWorker, RetryPolicy
+from bot.redact import RedactingChatRoom, Redactor
+from bot.scheduler import Scheduler
+from bot.services.deps import Deps
+from bot.services.reactors import WarRoomReactor
+from bot.services.stats import Telemetry, database_ready
+from handlers import slack as slack_handlers
+from handlers.http import ApiAuth, HttpDeps, create_app
+from integrations.slack_rooms import SlackChatRoom, make_client
+from integrations.slack_rooms.pacing import Pacer
+
+log = logging.getLogger("warroom")
+LOCAL_SLACK_PATH = "/local-slack"
+
+
+@dataclass(slots=True)
+class LocalSlack:
+    """The built-in Slack emulator of local mode, mounted in the bot's own HTTP server."""
+
+    workspace: Any
+    app: Any
+
+
+@dataclass(slots=True)
+class Container:
+    """Everything the running bot is made of."""
+
+    settings: Settings
+    config: AppConfig
+    clock: Clock
+    store: Store
+    deps: Deps
+    redactor: Redactor
+    telemetry: Telemetry
+    chat: ChatRoom
+    slack_client: Any
+    bolt: AsyncApp
+    outbox: OutboxWorker
+    scheduler: Scheduler
+    app: Starlette
+    local: LocalSlack | None = None
+    _socket_handler: Any = None
+    _started: bool = False
+    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    async def start(self) -> None:
+        """Start the workers (and Socket Mode when configured)."""
+        if self._started:
+            return
+        self._started = True
+        if self.store.is_sqlite:
+            # One process owns a SQLite file: rows it had in flight when it died are simply resumed.
+            released = await self.store.release_inflight()
+            if released:
+                log.info("resumed %s deliveries left in flight by the previous run", released)
+        self.outbox.start()
+        self.outbox.wake()
+        self.scheduler.start()
+        if self.settings.slack_app_token is not None and self.local is None:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self._socket_handler = AsyncSocketModeHandler(self.bolt, self.settings.slack_app_token.get_secret_value())
+            await self._socket_handler.connect_async()
+
+    async def stop(self) -> None:
+        """Stop workers and close connections."""
+        if self._socket_handler is not None:
+            await self._socket_handler.close_async()
+        await self.outbox.stop()
+        await self.scheduler.stop()
+        await self.store.dispose()
+        self._started = False
+
+    def set_public_url(self, base_url: str) -> None:
+        """Tell local mode where the server listens (known once a port is bound)."""
+        if self.local is None:
+            return
+        base_url = base_url.rstrip("/")
+        self.local.workspace.events_url = f"{base_url}/slack/events"
+        self.local.workspace.base_url = f"{base_url}{LOCAL_SLACK_PATH}"
+        self.slack_client.base_url = f"{base_url}{LOCAL_SLACK_PATH}/api/"
+
+
+def _sla(config: AppConfig) -> dict[Any, SlaTargets]:
+    return {sev: SlaTargets(t.ack_minutes, t.update_minutes, t.resolve_minutes) for sev, t in config.sla.items()}
+
+
+def build(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    config: AppConfig | None = None,
+    poll_interval: float = 1.0,
+) -> Container:
+    """Wire the bot. Nothing is started or connected until `Container.start()`."""
+    clock = clock or SystemClock()
+    config = config or load_config(settings.config_path)
+    redactor = Redactor(settings.secret_values())
+    telemetry = Telemetry()
+    store = Store.from_url(settings.database_url)
+    deps = Deps(store=store, clock=clock, sla=_sla(config))
+
+    local: LocalSlack | None = None
+    base = f"http://{settings.host}:{settings.port}"
+    if settings.local_mode:
+        from integrations.local_workspace import Workspace
+        from integrations.local_workspace import create_app as create_emulator
+
+        token = f"xoxb-local-{secrets.token_hex(8)}"
+        signing_secret = secrets.token_hex(16)
+        workspace = Workspace(
+            token=token,
+            signing_secret=signing_secret,
+            events_url=f"{base}/slack/events",
+            base_url=f"{base}{LOCAL_SLACK_PATH}",
+            rate_limit_scale=1.0,
+        )
+        local = LocalSlack(workspace=workspace, app=create_emulator(workspace))
+        api_url = f"{base}{LOCAL_SLACK_PATH}/api/"
+        redactor.add_secret(token)
+        redactor.add_secret(signing_secret)
+    else:
+        if settings.slack_bot_token is None or settings.slack_signing_secret is None:
+            raise ValueError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are both needed outside local mode")
+        token = settings.slack_bot_token.get_secret_value()
+        signing_secret = settings.slack_signing_secret.get_secret_value()
+        api_url = settings.slack_api_url
+
+    client = make_client(token, base_url=api_url, on_rate_limited=telemetry.rate_limited)
+    chat: ChatRoom = RedactingChatRoom(SlackChatRoom(client, pacer=Pacer(scale=settings.slack_rate_scale)), redactor)
+    reactor = WarRoomReactor(
+        deps,
+        chat,
+        announcements=config.channels.announcements,
+        prefix=config.channels.prefix,
+        oncall=list(config.oncall.users),
+    )
+    store.subscribe(reactor.name, reactor.wants)
+
+    def failed(reactor_name: str) -> None:
+        telemetry.delivery_failures[reactor_name] += 1
+
+    outbox = OutboxWorker(
+        store,
+        [reactor],
+        clock=clock,
+        policy=RetryPolicy(
+            max_attempts=settings.outbox_max_attempts,
+            base_delay=settings.outbox_base_delay,
+            max_delay=settings.outbox_max_delay,
+        ),
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
+        poll_interval=poll_interval,
+        on_failure=failed,
+    )
+    store.on_commit(outbox.wake)
+    scheduler = Scheduler(store, clock=clock, poll_interval=poll_interval)
+
+    bolt = AsyncApp(
+        client=client,
+        signing_secret=signing_secret,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+        logger=logging.getLogger("warroom.bolt"),
+    )
+    slack_handlers.register(bolt, slack_handlers.SlackContext(deps=deps, chat=chat))
+    bolt_handler = AsyncSlackRequestHandler(bolt)
+
+    async def slack(request: Request) -> Response:
+        response: Response = await bolt_handler.handle(request)
+        return response
+
+    async def ready() -> tuple[bool, str]:
+        return await database_ready(deps)
+
+    api_token = settings.api_token.get_secret_value() if settings.api_token else None
+    http_deps = HttpDeps(
+        deps=deps,
+        slack=slack,
+        ready=ready,
+        telemetry=telemetry,
+        auth=ApiAuth(token=api_token, public_read=settings.api_public_read),
+        extra_routes=[Mount(LOCAL_SLACK_PATH, app=local.app)] if local else [],
+    )
+    holder: dict[str, Container] = {}
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await holder["c"].start()
+        try:
+            yield
+        finally:
+            await holder["c"].stop()
+
+    container = Container(
+        settings=settings,
+        config=config,
+        clock=clock,
+        store=store,
+        deps=deps,
+        redactor=redactor,
+        telemetry=telemetry,
+        chat=chat,
+        slack_client=client,
+        bolt=bolt,
+        outbox=outbox,
+        scheduler=scheduler,
+        app=create_app(http_deps, lifespan=lifespan),
+        local=local,
+    )
+    holder["c"] = container
+    return container

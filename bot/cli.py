@@ -1,0 +1,131 @@
+"""`warroom` command line: serve, migrate, check-config, audit verify, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import socket
+import sys
+from collections.abc import Sequence
+
+from bot.config import ConfigError, Settings, check_config, load_settings
+from bot.redact import Redactor, install_log_redaction
+
+log = logging.getLogger("warroom")
+
+
+def setup_logging(settings: Settings) -> Redactor:
+    """Root logging to stderr, every record redacted."""
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    redactor = Redactor(settings.secret_values())
+    install_log_redaction(redactor)
+    return redactor
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_migrate(settings: Settings) -> int:
+    """Apply database migrations."""
+    from bot.db.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print(f"database migrated to head ({settings.database_url_display})")
+    return 0
+
+
+def cmd_check_config(settings: Settings) -> int:
+    """Validate settings and warroom.yml."""
+    ok, text = check_config(settings)
+    print(text)
+    return 0 if ok else 1
+
+
+async def _audit(settings: Settings) -> int:
+    from bot.audit import verify
+    from bot.db.store import Store
+
+    store = Store.from_url(settings.database_url)
+    try:
+        report = await verify(store)
+    finally:
+        await store.dispose()
+    print(report.describe())
+    return 0 if report.ok else 1
+
+
+async def _serve(settings: Settings, *, migrate: bool) -> int:
+    import uvicorn
+
+    from bot.bootstrap import build
+
+    if migrate:
+        from bot.db.migrate import upgrade
+
+        await asyncio.to_thread(upgrade, settings.database_url)
+    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((settings.host, settings.port))
+    host, port = sock.getsockname()[:2]
+    container = build(settings)
+    base = f"http://{host}:{port}"
+    container.set_public_url(base)
+    server = uvicorn.Server(
+        uvicorn.Config(container.app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=5)
+    )
+    mode = "local mode (built-in Slack emulator)" if container.local else "Slack HTTP mode"
+    log.info("warroom listening on %s — %s; database %s", base, mode, settings.database_url_display)
+    if container.local:
+        log.info("local Slack API at %s/local-slack/api/ ; try: warroom demo", base)
+    print(f"warroom ready on {base} ({mode})", flush=True)
+    await server.serve(sockets=[sock])
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `warroom` console script."""
+    parser = argparse.ArgumentParser(prog="warroom", description="ChatOps incident response for Slack")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the bot (applies migrations first)")
+    serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations at start")
+    sub.add_parser("migrate", help="apply database migrations and exit")
+    sub.add_parser("check-config", help="validate the environment and warroom.yml")
+    audit = sub.add_parser("audit", help="audit trail tools")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="walk the hash chain and report the first broken row")
+    demo = sub.add_parser("demo", help="declare an incident in the local emulator and print the war room")
+    demo.add_argument("--title", default="Checkout is failing")
+    demo.add_argument("--severity", default="SEV2")
+    args = parser.parse_args(argv)
+
+    settings = _settings()
+    if args.command == "check-config":
+        return cmd_check_config(settings)
+    setup_logging(settings)
+    if args.command == "migrate":
+        return cmd_migrate(settings)
+    if args.command == "audit":
+        return asyncio.run(_audit(settings))
+    if args.command == "serve":
+        return asyncio.run(_serve(settings, migrate=not args.no_migrate))
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        return asyncio.run(run_demo(settings, title=args.title, severity=args.severity))
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

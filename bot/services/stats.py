@@ -1,0 +1,61 @@
+"""Numbers for /metrics and /readyz: incidents by severity and status, outbox depth, counters."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from bot.db.tables import IncidentRow
+from bot.services.deps import Deps
+
+
+@dataclass(slots=True)
+class Telemetry:
+    """Process-wide counters that adapters bump through callbacks."""
+
+    slack_rate_limited: Counter[str] = field(default_factory=Counter)
+    delivery_failures: Counter[str] = field(default_factory=Counter)
+    deliveries_done: Counter[str] = field(default_factory=Counter)
+
+    def rate_limited(self, method: str) -> None:
+        """Count one HTTP 429 from Slack."""
+        self.slack_rate_limited[method] += 1
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Gauges read from the database at scrape time."""
+
+    incidents: dict[tuple[str, str], int]
+    deliveries: dict[str, int]
+
+
+async def snapshot(deps: Deps) -> Snapshot:
+    """Incidents by (severity, status) and deliveries by status."""
+    async with deps.store.read() as tx:
+        rows = await tx.session.execute(
+            select(IncidentRow.severity, IncidentRow.status, func.count()).group_by(
+                IncidentRow.severity, IncidentRow.status
+            )
+        )
+        incidents = {(str(s), str(st)): int(n) for s, st, n in rows.all()}
+    return Snapshot(incidents=incidents, deliveries=await deps.store.delivery_counts())
+
+
+async def database_ready(deps: Deps) -> tuple[bool, str]:
+    """Whether the database answers and its schema is at the newest migration."""
+    from sqlalchemy import text
+
+    from bot.db.migrate import head_revision
+
+    try:
+        async with deps.store.read() as tx:
+            current = (await tx.session.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    except Exception as exc:
+        return False, f"database not ready: {type(exc).__name__}"
+    head = head_revision()
+    if current != head:
+        return False, f"database at migration {current}, code expects {head}: run `warroom migrate`"
+    return True, f"database reachable, migrations at head ({head})"

@@ -1,0 +1,39 @@
+"""Acknowledge within Slack's 3 seconds, whatever the work takes; turn errors into clear replies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable
+from typing import Any
+
+from bot.services.errors import ServiceError
+
+log = logging.getLogger("warroom.slack")
+WORKING = ":hourglass_flowing_sand: Working on it…"
+
+
+def error_text(exc: BaseException) -> str:
+    """A user-facing sentence for an error; unexpected ones get an id to find in the logs."""
+    if isinstance(exc, ServiceError | ValueError):
+        return f":warning: {exc}"
+    ref = uuid.uuid4().hex[:8]
+    log.error("unexpected error %s: %s", ref, exc, exc_info=exc)
+    return f":x: Something went wrong (error id `{ref}`); it is in the bot's logs."
+
+
+async def ack_with_result(ack: Any, respond: Any, work: Awaitable[str], *, deadline: float) -> None:
+    """Ack with the work's reply if it finishes within `deadline`, else ack now and respond later."""
+    task: asyncio.Future[str] = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=deadline)
+    if task in done:
+        exc = task.exception()
+        await ack(response_type="ephemeral", text=error_text(exc) if exc else task.result())
+        return
+    await ack(response_type="ephemeral", text=WORKING)
+    try:
+        text = await task
+    except Exception as exc:
+        text = error_text(exc)
+    await respond(response_type="ephemeral", replace_original=False, text=text)

@@ -1,0 +1,72 @@
+"""The declare modal's submission."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.domain.incident import Severity
+from bot.services import incidents
+from handlers.slack.context import SlackContext
+from handlers.slack.ids import BLOCK_DESCRIPTION, BLOCK_SEVERITY, BLOCK_TITLE, CALLBACK_DECLARE
+from handlers.slack.replies import error_text
+
+log = logging.getLogger("warroom.slack")
+
+
+def _value(values: dict[str, Any], block: str) -> str:
+    v = (values.get(block) or {}).get(block) or {}
+    if v.get("selected_option"):
+        return str(v["selected_option"].get("value") or "")
+    return str(v.get("value") or "")
+
+
+def register(app: Any, ctx: SlackContext) -> None:
+    """Register the declare modal's submission listener."""
+
+    async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
+        values = (view.get("state") or {}).get("values") or {}
+        title = " ".join(_value(values, BLOCK_TITLE).split())
+        if not title:
+            await ack(response_action="errors", errors={BLOCK_TITLE: "Give the incident a title."})
+            return
+        try:
+            severity = Severity.parse(_value(values, BLOCK_SEVERITY) or "SEV3")
+        except ValueError as exc:
+            await ack(response_action="errors", errors={BLOCK_SEVERITY: str(exc)})
+            return
+        await ack()
+        user = str((body.get("user") or {}).get("id") or "")
+        try:
+            out = await incidents.declare(
+                ctx.deps,
+                title=title,
+                severity=severity,
+                actor=user,
+                declare_key=f"slack-view:{view.get('id')}",
+            )
+            description = _value(values, BLOCK_DESCRIPTION).strip()
+            if out.changed and description:
+                await incidents.add_note(
+                    ctx.deps,
+                    ref=out.incident.ref,
+                    actor=user,
+                    text=description,
+                    request_key=f"view:{view.get('id')}",
+                )
+        except Exception as exc:
+            log.warning("declare from modal failed: %s", error_text(exc))
+            return
+        channel = str(view.get("private_metadata") or "")
+        if channel:
+            try:
+                await client.chat_postEphemeral(
+                    channel=channel,
+                    user=user,
+                    text=f":rotating_light: *{out.incident.ref}* declared ({severity.value}): {title}. "
+                    "Opening the war room now; you'll be invited.",
+                )
+            except Exception as exc:  # a courtesy message only; the incident exists
+                log.info("could not confirm declare to %s: %s", user, exc)
+
+    app.view(CALLBACK_DECLARE)(on_submit)
