@@ -8,7 +8,8 @@ from typing import Any
 from bot.domain.incident import Severity
 from bot.services import incidents
 from handlers.slack.context import SlackContext
-from handlers.slack.ids import BLOCK_DESCRIPTION, BLOCK_SEVERITY, BLOCK_TITLE, CALLBACK_DECLARE
+from handlers.slack.ids import BLOCK_DESCRIPTION, BLOCK_SEVERITY, BLOCK_TITLE, CALLBACK_DECLARE, SHORTCUT_DECLARE
+from handlers.slack.render import declare_modal
 from handlers.slack.replies import error_text
 
 log = logging.getLogger("warroom.slack")
@@ -69,4 +70,9 @@ def register(app: Any, ctx: SlackContext) -> None:
             except Exception as exc:  # a courtesy message only; the incident exists
                 log.info("could not confirm declare to %s: %s", user, exc)
 
+    async def on_shortcut(ack: Any, body: dict[str, Any], client: Any) -> None:
+        await ack()
+        await client.views_open(trigger_id=body["trigger_id"], view=declare_modal(""))
+
     app.view(CALLBACK_DECLARE)(on_submit)
+    app.shortcut(SHORTCUT_DECLARE)(on_shortcut)
