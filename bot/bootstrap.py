@@ -24,7 +24,7 @@ from bot.db.store import Store
 from bot.domain.cards import SlaTargets
 from bot.domain.ports import ChatRoom, Clock
 from bot.outbox import OutboxWorker, RetryPolicy
-from bot.redact import RedactingChatRoom, Redactor
+from bot.redact import RedactingChatRoom, Redactor, install_log_redaction
 from bot.scheduler import Scheduler
 from bot.services.deps import Deps
 from bot.services.reactors import WarRoomReactor
@@ -151,6 +151,7 @@ def build(
         signing_secret = settings.slack_signing_secret.get_secret_value()
         api_url = settings.slack_api_url
 
+    install_log_redaction(redactor)
     client = make_client(token, base_url=api_url, on_rate_limited=telemetry.rate_limited)
     chat: ChatRoom = RedactingChatRoom(SlackChatRoom(client, pacer=Pacer(scale=settings.slack_rate_scale)), redactor)
     reactor = WarRoomReactor(

@@ -161,9 +161,27 @@ class RedactingFilter(logging.Filter):
 
 
 def install_log_redaction(redactor: Redactor) -> RedactingFilter:
-    """Attach the redacting filter to every handler of the root logger (and future ones via the root)."""
+    """Redact every log record when it is created (all loggers, all handlers), and filter root handlers too."""
     f = RedactingFilter(redactor)
-    root = logging.getLogger()
-    for h in root.handlers:
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "_warroom_redacting", False):
+        previous = previous._warroom_inner  # type: ignore[attr-defined]
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            msg = record.getMessage()
+        except Exception:
+            msg = str(record.msg)
+        record.msg = redactor(msg)
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redactor(logging.Formatter().formatException(record.exc_info))
+        return record
+
+    factory._warroom_redacting = True  # type: ignore[attr-defined]
+    factory._warroom_inner = previous  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+    for h in logging.getLogger().handlers:
         h.addFilter(f)
     return f

@@ -31,7 +31,9 @@ METHOD_TIERS = {
 }
 # chat.postMessage is "special": about one message per second per channel, with short bursts.
 POST_MESSAGE_PER_SECOND = 1.0
-BURST_SECONDS = 10.0
+POST_MESSAGE_BURST = 10.0
+# Tiers allow bursts: a full minute's allowance may be spent at once.
+TIER_BURST_SECONDS = 60.0
 
 
 class TokenBucket:
@@ -79,16 +81,16 @@ class Pacer:
         if self.scale <= 0:
             return None
         if method == "chat.postMessage":
-            key, per_second = f"{method}:{channel}", POST_MESSAGE_PER_SECOND
+            key, per_second, burst = f"{method}:{channel}", POST_MESSAGE_PER_SECOND, POST_MESSAGE_BURST
         else:
             tier = METHOD_TIERS.get(method)
             if tier is None:
                 return None
             key, per_second = method, TIER_RATES[tier] / 60.0
+            burst = per_second * TIER_BURST_SECONDS
         b = self.buckets.get(key)
         if b is None:
-            rate = per_second * self.scale
-            b = self.buckets[key] = TokenBucket(rate, burst=rate * BURST_SECONDS, clock=self.clock)
+            b = self.buckets[key] = TokenBucket(per_second * self.scale, burst=burst * self.scale, clock=self.clock)
         return b
 
     async def acquire(self, method: str, channel: str | None = None) -> float:
