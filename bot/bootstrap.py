@@ -189,7 +189,7 @@ def build(
         raise_error_for_unhandled_request=False,
         logger=logging.getLogger("warroom.bolt"),
     )
-    slack_handlers.register(bolt, slack_handlers.SlackContext(deps=deps, chat=chat))
+    slack_handlers.register(bolt, slack_handlers.SlackContext(deps=deps, chat=chat, redact=redactor))
     bolt_handler = AsyncSlackRequestHandler(bolt)
 
     async def slack(request: Request) -> Response:
@@ -207,6 +207,7 @@ def build(
         telemetry=telemetry,
         auth=ApiAuth(token=api_token, public_read=settings.api_public_read),
         extra_routes=[Mount(LOCAL_SLACK_PATH, app=local.app)] if local else [],
+        redact=redactor,
     )
     holder: dict[str, Container] = {}
 

@@ -37,13 +37,17 @@ def iso(at: Any) -> str | None:
     return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if at else None
 
 
-def incident_json(i: Incident) -> dict[str, Any]:
-    """An Incident as the API's contract names it."""
+def _same(text: str) -> str:
+    return text
+
+
+def incident_json(i: Incident, redact: Callable[[str], str] = _same) -> dict[str, Any]:
+    """An Incident as the API's contract names it (free text redacted)."""
     return {
         "ref": i.ref,
-        "title": i.title,
+        "title": redact(i.title),
         "severity": i.severity.value,
-        "severity_reason": i.severity_reason,
+        "severity_reason": redact(i.severity_reason),
         "severity_confirmed": i.severity_confirmed,
         "status": i.status.value,
         "channel_id": i.channel_id,
@@ -57,7 +61,7 @@ def incident_json(i: Incident) -> dict[str, Any]:
         "acknowledged_at": iso(i.acknowledged_at),
         "mitigated_at": iso(i.mitigated_at),
         "resolved_at": iso(i.resolved_at),
-        "summary": i.summary,
+        "summary": redact(i.summary) if i.summary else i.summary,
         "jira_key": i.jira_key,
         "human_control": i.human_control,
         "group_key": i.group_key,
@@ -65,9 +69,9 @@ def incident_json(i: Incident) -> dict[str, Any]:
     }
 
 
-def timeline_json(e: Event) -> dict[str, Any]:
-    """One timeline entry."""
-    return {"at": iso(e.at), "kind": e.kind, "actor": e.actor, "text": e.text, "seq": e.seq}
+def timeline_json(e: Event, redact: Callable[[str], str] = _same) -> dict[str, Any]:
+    """One timeline entry (text redacted)."""
+    return {"at": iso(e.at), "kind": e.kind, "actor": e.actor, "text": redact(e.text), "seq": e.seq}
 
 
 def is_loopback(host: str | None) -> bool:
@@ -146,6 +150,7 @@ class HttpDeps:
     telemetry: Telemetry = field(default_factory=Telemetry)
     auth: ApiAuth = field(default_factory=ApiAuth)
     extra_routes: list[BaseRoute] = field(default_factory=list)
+    redact: Callable[[str], str] = _same
 
 
 def create_app(
@@ -176,7 +181,7 @@ def create_app(
             found = await incidents.list_incidents(h.deps, status=status, limit=limit)
         except BadRequest as exc:
             return error(400, "bad_request", str(exc))
-        return JSONResponse({"incidents": [incident_json(i) for i in found]})
+        return JSONResponse({"incidents": [incident_json(i, h.redact) for i in found]})
 
     async def get_incident(request: Request) -> Response:
         if (denied := h.auth.check(request)) is not None:
@@ -186,8 +191,8 @@ def create_app(
             inc, events = await incidents.timeline(h.deps, ref=ref)
         except IncidentNotFound:
             return error(404, "not_found", f"no incident {ref}")
-        body = incident_json(inc)
-        body["timeline"] = [timeline_json(e) for e in events]
+        body = incident_json(inc, h.redact)
+        body["timeline"] = [timeline_json(e, h.redact) for e in events]
         return JSONResponse(body)
 
     async def healthz(_: Request) -> Response:

@@ -29,7 +29,7 @@ def register(app: Any, ctx: SlackContext) -> None:
         try:
             out = await click(ctx, action, user)
         except Exception as exc:
-            await respond(response_type="ephemeral", replace_original=False, text=error_text(exc))
+            await respond(response_type="ephemeral", replace_original=False, text=ctx.redact(error_text(exc)))
             return
         if out is not None and not out.changed:
             await respond(

@@ -28,7 +28,7 @@ def register(app: Any, ctx: SlackContext) -> None:
             await ack(response_type="ephemeral", text=f":warning: {exc}\n\n{HELP}")
             return
         except ValueError as exc:
-            await ack(response_type="ephemeral", text=error_text(exc))
+            await ack(response_type="ephemeral", text=ctx.redact(error_text(exc)))
             return
         if parsed.sub == "declare" and not parsed.rest:
             await ack()
@@ -37,7 +37,7 @@ def register(app: Any, ctx: SlackContext) -> None:
             except Exception as exc:
                 await respond(response_type="ephemeral", text=error_text(exc))
             return
-        await ack_with_result(ack, respond, run(ctx, parsed, body), deadline=ctx.ack_deadline)
+        await ack_with_result(ack, respond, run(ctx, parsed, body), deadline=ctx.ack_deadline, redact=ctx.redact)
 
     app.command(COMMAND)(on_incident)
 

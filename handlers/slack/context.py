@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from bot.domain.ports import ChatRoom
 from bot.services.deps import Deps
@@ -15,3 +16,4 @@ class SlackContext:
     deps: Deps
     chat: ChatRoom
     ack_deadline: float = 2.0
+    redact: Callable[[str], str] = field(default=lambda text: text)

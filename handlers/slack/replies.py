@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.services.errors import ServiceError
@@ -23,17 +23,19 @@ def error_text(exc: BaseException) -> str:
     return f":x: Something went wrong (error id `{ref}`); it is in the bot's logs."
 
 
-async def ack_with_result(ack: Any, respond: Any, work: Awaitable[str], *, deadline: float) -> None:
-    """Ack with the work's reply if it finishes within `deadline`, else ack now and respond later."""
+async def ack_with_result(
+    ack: Any, respond: Any, work: Awaitable[str], *, deadline: float, redact: Callable[[str], str]
+) -> None:
+    """Ack with the work's (redacted) reply if it finishes within `deadline`, else ack now and respond later."""
     task: asyncio.Future[str] = asyncio.ensure_future(work)
     done, _ = await asyncio.wait({task}, timeout=deadline)
     if task in done:
         exc = task.exception()
-        await ack(response_type="ephemeral", text=error_text(exc) if exc else task.result())
+        await ack(response_type="ephemeral", text=redact(error_text(exc) if exc else task.result()))
         return
     await ack(response_type="ephemeral", text=WORKING)
     try:
         text = await task
     except Exception as exc:
         text = error_text(exc)
-    await respond(response_type="ephemeral", replace_original=False, text=text)
+    await respond(response_type="ephemeral", replace_original=False, text=redact(text))

@@ -64,8 +64,10 @@ def register(app: Any, ctx: SlackContext) -> None:
                 await client.chat_postEphemeral(
                     channel=channel,
                     user=user,
-                    text=f":rotating_light: *{out.incident.ref}* declared ({severity.value}): {title}. "
-                    "Opening the war room now; you'll be invited.",
+                    text=ctx.redact(
+                        f":rotating_light: *{out.incident.ref}* declared ({severity.value}): {title}. "
+                        "Opening the war room now; you'll be invited."
+                    ),
                 )
             except Exception as exc:  # a courtesy message only; the incident exists
                 log.info("could not confirm declare to %s: %s", user, exc)
