@@ -23,6 +23,8 @@ def setup_logging(settings: Settings) -> Redactor:
         stream=sys.stderr,
         force=True,
     )
+    for noisy in ("alembic.runtime.plugins", "httpx", "httpcore", "aiosqlite"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     redactor = Redactor(settings.secret_values())
     install_log_redaction(redactor)
     return redactor

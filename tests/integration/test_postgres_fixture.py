@@ -46,9 +46,7 @@ async def test_each_pg_url_is_its_own_database(pg_url: str, postgres_server: Pos
             async with engines[0].begin() as conn:
                 await conn.execute(text("CREATE TABLE only_here (x int)"))
             async with engines[1].connect() as conn:
-                exists = (
-                    await conn.execute(text("SELECT to_regclass('only_here') IS NOT NULL"))
-                ).scalar_one()
+                exists = (await conn.execute(text("SELECT to_regclass('only_here') IS NOT NULL"))).scalar_one()
                 assert exists is False
             names = []
             for engine in engines:

@@ -114,9 +114,7 @@ class PostgresServer:
             argv = ["runuser", "-u", PG_USER, "--", *argv]
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["LC_ALL"] = "C"
-        return subprocess.run(
-            argv, cwd=self.dir, env=env, capture_output=True, text=True, timeout=timeout, check=False
-        )
+        return subprocess.run(argv, cwd=self.dir, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
     def _log_tail(self, lines: int = 20) -> str:
         """The end of the server log, for error messages."""
@@ -134,12 +132,8 @@ class PostgresServer:
             try:
                 owner = pwd.getpwnam(PG_USER)
             except KeyError:
-                raise PostgresServerError(
-                    f"running as root but there is no `{PG_USER}` user: {MISSING_HELP}"
-                ) from None
-        self.dir = Path(
-            tempfile.mkdtemp(prefix="warroom-pg-", dir=_traversable_tmp() if self._as_root else None)
-        )
+                raise PostgresServerError(f"running as root but there is no `{PG_USER}` user: {MISSING_HELP}") from None
+        self.dir = Path(tempfile.mkdtemp(prefix="warroom-pg-", dir=_traversable_tmp() if self._as_root else None))
         self.dir.chmod(0o755)
         if self._as_root:
             os.chown(self.dir, owner.pw_uid, owner.pw_gid)
@@ -179,9 +173,7 @@ class PostgresServer:
             return
         if self._running:
             self._running = False
-            result = self._run(
-                "pg_ctl", "-D", str(self.dir / "data"), "-m", "immediate", "-w", "-t", "30", "stop"
-            )
+            result = self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "immediate", "-w", "-t", "30", "stop")
             if result.returncode != 0:  # pragma: no cover - best effort, then kill by pid
                 self._kill_postmaster()
         shutil.rmtree(self.dir, ignore_errors=True)
