@@ -85,3 +85,31 @@ async def test_concurrent_declares_on_postgres_get_unique_refs_and_fold_duplicat
     )
     assert same[0].incident.ref == same[1].incident.ref
     assert sorted(o.changed for o in same) == [False, True]
+
+
+async def test_timers_fire_once_across_two_schedulers(pg_deps):
+    from datetime import timedelta
+
+    from bot.scheduler import Scheduler
+
+    clock = ManualClock()
+    fired: Counter[str] = Counter()
+
+    async def handler(timer):
+        await asyncio.sleep(0)
+        fired[timer.key] += 1
+
+    async with pg_deps[0].transaction() as tx:
+        for i in range(60):
+            await tx.schedule_timer(kind="reminder", key=f"t{i}", due_at=clock.now() + timedelta(seconds=i % 7))
+    scheds = [Scheduler(s, clock=clock, worker_id=f"s{n}") for n, s in enumerate(pg_deps)]
+    for s in scheds:
+        s.register("reminder", handler)
+    clock.advance(seconds=10)
+
+    async def run(s):
+        while await s.run_due():
+            pass
+
+    await asyncio.gather(*(run(s) for s in scheds))
+    assert len(fired) == 60 and set(fired.values()) == {1}
