@@ -77,6 +77,10 @@ class WarRoomReactor:
                 return
             if not incident.channel_id:
                 raise RetryLater("war room not open yet")
+            if event.kind == EventKind.ROLE_ASSIGNED.value:
+                user = str(event.payload.get("user") or "")
+                if USER_ID.match(user):
+                    await self.chat.invite(incident.channel_id, [user])  # role holders belong in the room
             if event.kind in {k.value for k in CARD_CHANGING}:
                 await self._refresh_card(incident)
                 if event.kind in CARD_CHANGING_TOPIC:

@@ -11,7 +11,7 @@ from bot.services.errors import BadRequest
 from handlers.slack.context import SlackContext
 from handlers.slack.grammar import HELP, NEEDS_INCIDENT, NOT_YET, GrammarError, Parsed, parse
 from handlers.slack.ids import COMMAND
-from handlers.slack.render import declare_modal, list_text, status_text, timeline_text
+from handlers.slack.render import declare_modal, list_text, status_text, timeline_text, update_modal
 from handlers.slack.replies import ack_with_result, error_text
 
 log = logging.getLogger("warroom.slack")
@@ -37,9 +37,33 @@ def register(app: Any, ctx: SlackContext) -> None:
             except Exception as exc:
                 await respond(response_type="ephemeral", text=error_text(exc))
             return
+        if parsed.sub == "update" and not parsed.rest:
+            await ack_with_result(
+                ack, respond, open_update(ctx, parsed, body, client), deadline=ctx.ack_deadline, redact=ctx.redact
+            )
+            return
         await ack_with_result(ack, respond, run(ctx, parsed, body), deadline=ctx.ack_deadline, redact=ctx.redact)
 
     app.command(COMMAND)(on_incident)
+
+
+async def _ref_for(ctx: SlackContext, p: Parsed, channel: str) -> str:
+    if p.ref is not None:
+        return p.ref
+    found = await incidents.for_channel(ctx.deps, channel_id=channel)
+    if found is None:
+        raise BadRequest(
+            f"this channel is not a war room: run it in the incident's channel or give the reference, "
+            f"e.g. `{COMMAND} {p.sub} INC-20261123-001`"
+        )
+    return found.ref
+
+
+async def open_update(ctx: SlackContext, p: Parsed, body: dict[str, Any], client: Any) -> str:
+    """`/incident update` with no text: open the status-update form."""
+    inc = await incidents.get(ctx.deps, ref=await _ref_for(ctx, p, str(body.get("channel_id") or "")))
+    await client.views_open(trigger_id=body["trigger_id"], view=update_modal(inc))
+    return ""
 
 
 async def run(ctx: SlackContext, p: Parsed, body: dict[str, Any]) -> str:
@@ -75,15 +99,7 @@ async def run(ctx: SlackContext, p: Parsed, body: dict[str, Any]) -> str:
         )
     if p.sub == "list":
         return list_text(await incidents.list_incidents(deps, status="open"))
-    ref = p.ref
-    if ref is None and p.sub in NEEDS_INCIDENT:
-        found = await incidents.for_channel(deps, channel_id=channel)
-        if found is None:
-            raise BadRequest(
-                f"this channel is not a war room: run it in the incident's channel or give the reference, "
-                f"e.g. `{COMMAND} {p.sub} INC-20261123-001`"
-            )
-        ref = found.ref
+    ref = await _ref_for(ctx, p, channel) if p.sub in NEEDS_INCIDENT else p.ref
     assert ref is not None
     if p.sub == "status":
         return status_text(await incidents.get(deps, ref=ref))
@@ -103,8 +119,6 @@ async def run(ctx: SlackContext, p: Parsed, body: dict[str, Any]) -> str:
     elif p.sub == "note":
         out = await incidents.add_note(deps, ref=ref, actor=user, text=p.rest, request_key=request_key)
     elif p.sub == "update":
-        if not p.rest:
-            raise BadRequest(f"write the update after the command: `{COMMAND} update Rolled back, errors falling`")
         out = await incidents.post_update(deps, ref=ref, actor=user, text=p.rest, request_key=request_key)
     elif p.sub == "resolve":
         out = await incidents.resolve(deps, ref=ref, actor=user, summary=p.rest)

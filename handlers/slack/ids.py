@@ -6,6 +6,8 @@ from bot.domain.cards import ActionId
 
 COMMAND = "/incident"
 CALLBACK_DECLARE = "incident-declare"
+CALLBACK_UPDATE = "incident-update"
+BLOCK_UPDATE = "update"
 SHORTCUT_DECLARE = "incident-declare-shortcut"
 BLOCK_TITLE = "title"
 BLOCK_SEVERITY = "severity"
@@ -15,7 +17,9 @@ __all__ = [
     "BLOCK_DESCRIPTION",
     "BLOCK_SEVERITY",
     "BLOCK_TITLE",
+    "BLOCK_UPDATE",
     "CALLBACK_DECLARE",
+    "CALLBACK_UPDATE",
     "COMMAND",
     "SHORTCUT_DECLARE",
     "ActionId",

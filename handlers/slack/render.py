@@ -6,7 +6,14 @@ from typing import Any
 
 from bot.domain.events import Event
 from bot.domain.incident import Incident, Role, Severity
-from handlers.slack.ids import BLOCK_DESCRIPTION, BLOCK_SEVERITY, BLOCK_TITLE, CALLBACK_DECLARE
+from handlers.slack.ids import (
+    BLOCK_DESCRIPTION,
+    BLOCK_SEVERITY,
+    BLOCK_TITLE,
+    BLOCK_UPDATE,
+    CALLBACK_DECLARE,
+    CALLBACK_UPDATE,
+)
 
 TIMELINE_MAX_LINES = 40
 
@@ -93,6 +100,35 @@ def declare_modal(channel_id: str, title: str = "") -> dict[str, Any]:
                 "optional": True,
                 "label": {"type": "plain_text", "text": "What do you see? (goes into the timeline)"},
                 "element": {"type": "plain_text_input", "action_id": BLOCK_DESCRIPTION, "multiline": True},
+            },
+        ],
+    }
+
+
+def update_modal(inc: Incident) -> dict[str, Any]:
+    """The status-update form of an incident (its ref travels in private_metadata)."""
+    return {
+        "type": "modal",
+        "callback_id": CALLBACK_UPDATE,
+        "private_metadata": inc.ref,
+        "title": {"type": "plain_text", "text": "Status update"},
+        "submit": {"type": "plain_text", "text": "Post update"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f"*{inc.ref}* · {inc.severity.value} · {inc.status.value}"}],
+            },
+            {
+                "type": "input",
+                "block_id": BLOCK_UPDATE,
+                "label": {"type": "plain_text", "text": "What changed, what's next, when is the next update?"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": BLOCK_UPDATE,
+                    "multiline": True,
+                    "max_length": 3000,
+                },
             },
         ],
     }

@@ -31,11 +31,13 @@ async def ack_with_result(
     done, _ = await asyncio.wait({task}, timeout=deadline)
     if task in done:
         exc = task.exception()
-        await ack(response_type="ephemeral", text=redact(error_text(exc) if exc else task.result()))
+        text = redact(error_text(exc) if exc else task.result())
+        await (ack(response_type="ephemeral", text=text) if text else ack())
         return
     await ack(response_type="ephemeral", text=WORKING)
     try:
         text = await task
     except Exception as exc:
         text = error_text(exc)
-    await respond(response_type="ephemeral", replace_original=False, text=redact(text))
+    if text:
+        await respond(response_type="ephemeral", replace_original=False, text=redact(text))

@@ -8,7 +8,15 @@ from typing import Any
 from bot.domain.incident import Severity
 from bot.services import incidents
 from handlers.slack.context import SlackContext
-from handlers.slack.ids import BLOCK_DESCRIPTION, BLOCK_SEVERITY, BLOCK_TITLE, CALLBACK_DECLARE, SHORTCUT_DECLARE
+from handlers.slack.ids import (
+    BLOCK_DESCRIPTION,
+    BLOCK_SEVERITY,
+    BLOCK_TITLE,
+    BLOCK_UPDATE,
+    CALLBACK_DECLARE,
+    CALLBACK_UPDATE,
+    SHORTCUT_DECLARE,
+)
 from handlers.slack.render import declare_modal
 from handlers.slack.replies import error_text
 
@@ -76,5 +84,20 @@ def register(app: Any, ctx: SlackContext) -> None:
         await ack()
         await client.views_open(trigger_id=body["trigger_id"], view=declare_modal(""))
 
+    async def on_update(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = (view.get("state") or {}).get("values") or {}
+        text = _value(values, BLOCK_UPDATE).strip()
+        if not text:
+            await ack(response_action="errors", errors={BLOCK_UPDATE: "Write the update."})
+            return
+        await ack()
+        user = str((body.get("user") or {}).get("id") or "")
+        ref = str(view.get("private_metadata") or "")
+        try:
+            await incidents.post_update(ctx.deps, ref=ref, actor=user, text=text, request_key=f"view:{view.get('id')}")
+        except Exception as exc:
+            log.warning("status update from modal failed: %s", error_text(exc))
+
     app.view(CALLBACK_DECLARE)(on_submit)
+    app.view(CALLBACK_UPDATE)(on_update)
     app.shortcut(SHORTCUT_DECLARE)(on_shortcut)

@@ -409,3 +409,22 @@ async def test_api_contract_and_errors(bot):
         metrics = (await http.get("/metrics")).text
         assert 'warroom_incidents{severity="SEV2",status="declared"} 1.0' in metrics
         assert "warroom_outbox_depth 0.0" in metrics
+
+
+async def test_update_without_text_opens_a_form(bot):
+    ws = bot.workspace
+    ref, room = await declare(bot)
+    await ws.send_command("U0ALICE", room.id, "update")
+    view = await eventually(
+        lambda: next((v for v in ws.views.values() if v.payload.get("callback_id") == "incident-update"), None)
+    )
+    assert view.payload["private_metadata"] == ref
+    await ws.submit_view(
+        "U0ALICE", view.id, {"update": {"type": "plain_text_input", "value": "Mitigated; next update 10:30"}}
+    )
+
+    async def posted():
+        return [e for e in (await api_incident(bot, ref))["timeline"] if e["kind"] == "incident.status_update"]
+
+    entries = await eventually(posted)
+    assert entries[0]["text"] == "Mitigated; next update 10:30"

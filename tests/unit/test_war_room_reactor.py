@@ -160,6 +160,7 @@ async def test_roles_and_notes_reach_the_room(env):
     await incidents.resolve(deps, ref=ref, actor="U1", summary="fixed")
     await worker.drain()
     room = chat.by_name("inc-20261123-n")
+    assert "U0CAROL" in room.members, "a new role holder is invited to the room"
     texts = [m.text for m in room.messages]
     assert any("scribe" in t for t in texts)
     assert any("looking at dashboards" in t for t in texts)
