@@ -26,11 +26,14 @@ from bot.domain.ports import ChatRoom, Clock
 from bot.outbox import OutboxWorker, RetryPolicy
 from bot.redact import RedactingChatRoom, Redactor, install_log_redaction
 from bot.scheduler import Scheduler
-from bot.services.deps import Deps
+from bot.db.store import ClaimedTimer
+from bot.services.alerts import CARD_REFRESH
+from bot.services.deps import AlertPolicy, Deps
 from bot.services.reactors import WarRoomReactor
 from bot.services.stats import Telemetry, database_ready
 from handlers import slack as slack_handlers
 from handlers.http import ApiAuth, HttpDeps, create_app
+from handlers.webhooks.common import WebhookAuth
 from integrations.slack_rooms import SlackChatRoom, make_client
 from integrations.slack_rooms.pacing import Pacer
 
@@ -106,6 +109,17 @@ class Container:
         self.slack_client.base_url = f"{base_url}{LOCAL_SLACK_PATH}/api/"
 
 
+def alert_policy(config: AppConfig) -> AlertPolicy:
+    """Grouping, correlation, severity rules and silences from the rules file."""
+    return AlertPolicy(
+        group_by=list(config.grouping.by),
+        correlation_window=timedelta(minutes=config.grouping.correlation_window_minutes),
+        auto_declare_at=config.grouping.auto_declare_at,
+        rules=list(config.severity_rules),
+        silences=list(config.silences),
+    )
+
+
 def _sla(config: AppConfig) -> dict[Any, SlaTargets]:
     return {sev: SlaTargets(t.ack_minutes, t.update_minutes, t.resolve_minutes) for sev, t in config.sla.items()}
 
@@ -123,7 +137,7 @@ def build(
     redactor = Redactor(settings.secret_values())
     telemetry = Telemetry()
     store = Store.from_url(settings.database_url)
-    deps = Deps(store=store, clock=clock, sla=_sla(config))
+    deps = Deps(store=store, clock=clock, sla=_sla(config), alerts=alert_policy(config))
 
     local: LocalSlack | None = None
     base = f"http://{settings.host}:{settings.port}"
@@ -182,6 +196,12 @@ def build(
     store.on_commit(outbox.wake)
     scheduler = Scheduler(store, clock=clock, poll_interval=poll_interval)
 
+    async def refresh_card(timer: ClaimedTimer) -> None:
+        if timer.incident_id is not None:
+            await reactor.refresh(timer.incident_id)
+
+    scheduler.register(CARD_REFRESH, refresh_card)
+
     bolt = AsyncApp(
         client=client,
         signing_secret=signing_secret,
@@ -208,6 +228,10 @@ def build(
         auth=ApiAuth(token=api_token, public_read=settings.api_public_read),
         extra_routes=[Mount(LOCAL_SLACK_PATH, app=local.app)] if local else [],
         redact=redactor,
+        webhook_auth=WebhookAuth(
+            token=settings.alert_token.get_secret_value() if settings.alert_token else None,
+            local_mode=settings.local_mode,
+        ),
     )
     holder: dict[str, Container] = {}
 

@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Iterable
 
-from bot.domain.cards import TriageCard
+from bot.domain.cards import Button, TriageCard
 from bot.domain.ports import ChannelInfo, ChatMessage, ChatRoom
 
 PATTERNS: list[tuple[re.Pattern[str], str]] = [
@@ -122,9 +122,11 @@ class RedactingChatRoom:
         """Redacted card."""
         await self.inner.update_card(channel_id, ts, self.redact.card(card))
 
-    async def post_text(self, channel_id: str, text: str, *, marker: str | None = None) -> str:
+    async def post_text(
+        self, channel_id: str, text: str, *, marker: str | None = None, buttons: tuple[Button, ...] = ()
+    ) -> str:
         """Redacted text."""
-        return await self.inner.post_text(channel_id, self.redact(text), marker=marker)
+        return await self.inner.post_text(channel_id, self.redact(text), marker=marker, buttons=buttons)
 
     async def pin(self, channel_id: str, ts: str) -> None:
         """Delegates."""

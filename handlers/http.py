@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import ipaddress
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -19,12 +20,19 @@ from starlette.routing import BaseRoute, Route
 
 from bot.domain.events import Event
 from bot.domain.incident import Incident, Role, Severity, Status
-from bot.services import incidents
+from bot.domain.alert import Alert
+from bot.services import alerts as alert_service
+from bot.services import incidents, silences
 from bot.services.deps import Deps
 from bot.services.errors import BadRequest, IncidentNotFound
 from bot.services.stats import Snapshot, Telemetry, snapshot
+from handlers.webhooks.alertmanager import parse_alertmanager
+from handlers.webhooks.common import DEFAULT_MAX_BODY, WebhookAuth, WebhookError, parse_json, read_body
+from handlers.webhooks.generic import parse_generic
+from handlers.webhooks.generic import schema as generic_schema
 
 Handler = Callable[[Request], Awaitable[Response]]
+log = logging.getLogger("warroom.http")
 
 
 def error(status: int, code: str, detail: str) -> JSONResponse:
@@ -72,6 +80,41 @@ def incident_json(i: Incident, redact: Callable[[str], str] = _same) -> dict[str
 def timeline_json(e: Event, redact: Callable[[str], str] = _same) -> dict[str, Any]:
     """One timeline entry (text redacted)."""
     return {"at": iso(e.at), "kind": e.kind, "actor": e.actor, "text": redact(e.text), "seq": e.seq}
+
+
+def _silence_args(data: Any, deps: Deps) -> dict[str, Any]:
+    """Arguments of a POST /api/v1/silences body: matchers, ends_at or duration_minutes, starts_at, comment."""
+    from datetime import datetime, timedelta
+
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    matchers = data.get("matchers")
+    if not isinstance(matchers, dict) or not all(isinstance(v, str) for v in matchers.values()):
+        raise BadRequest('matchers must be an object of label -> value, e.g. {"service": "checkout-api"}')
+
+    def when(name: str) -> datetime | None:
+        raw = data.get(name)
+        if raw is None:
+            return None
+        try:
+            return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        except ValueError:
+            raise BadRequest(f"{name} is not an RFC 3339 time") from None
+
+    starts = when("starts_at")
+    ends = when("ends_at")
+    if ends is None:
+        minutes = data.get("duration_minutes")
+        if not isinstance(minutes, int | float) or isinstance(minutes, bool) or minutes <= 0:
+            raise BadRequest("give ends_at or a positive duration_minutes")
+        ends = (starts or deps.clock.now()) + timedelta(minutes=float(minutes))
+    return {
+        "matchers": matchers,
+        "starts_at": starts,
+        "ends_at": ends,
+        "comment": str(data.get("comment") or ""),
+        "created_by": str(data.get("created_by") or "api"),
+    }
 
 
 def is_loopback(host: str | None) -> bool:
@@ -151,6 +194,9 @@ class HttpDeps:
     auth: ApiAuth = field(default_factory=ApiAuth)
     extra_routes: list[BaseRoute] = field(default_factory=list)
     redact: Callable[[str], str] = _same
+    webhook_auth: WebhookAuth = field(default_factory=WebhookAuth)
+    max_body: int = DEFAULT_MAX_BODY
+    cloudwatch: Callable[[Request, bytes], Awaitable[tuple[list[Alert], str | None, dict[str, Any]]]] | None = None
 
 
 def create_app(
@@ -195,6 +241,88 @@ def create_app(
         body["timeline"] = [timeline_json(e, h.redact) for e in events]
         return JSONResponse(body)
 
+    async def ingest_response(found: list[Alert], source: str, request_key: str | None = None) -> Response:
+        try:
+            result = await alert_service.ingest(h.deps, found, source=source, request_key=request_key)
+        except Exception as exc:  # the database is down: 503 makes Alertmanager and SNS retry
+            log.error("alert ingest failed: %s", exc)
+            return error(503, "unavailable", "the alerts could not be stored; retry later")
+        return JSONResponse(
+            {
+                "accepted": result.accepted,
+                "incidents": result.incidents,
+                "declared": result.declared,
+                "deduplicated": result.deduplicated,
+                "silenced": result.silenced,
+                "review": result.review,
+                "resolved": result.resolved,
+                "duplicate_request": result.duplicate_request,
+            },
+            status_code=202,
+        )
+
+    async def webhook(request: Request, parse: Callable[[Any], list[Alert]], source: str) -> Response:
+        try:
+            h.webhook_auth.check(request)
+            found = parse(parse_json(await read_body(request, h.max_body)))
+        except WebhookError as exc:
+            return exc.response()
+        return await ingest_response(found, source)
+
+    async def alertmanager(request: Request) -> Response:
+        return await webhook(request, parse_alertmanager, "alertmanager")
+
+    async def generic(request: Request) -> Response:
+        return await webhook(request, parse_generic, "generic")
+
+    async def generic_schema_route(_: Request) -> Response:
+        return JSONResponse(generic_schema())
+
+    async def cloudwatch(request: Request) -> Response:
+        if h.cloudwatch is None:
+            return error(404, "not_found", "the CloudWatch receiver is not configured")
+        try:
+            body = await read_body(request, h.max_body)
+            found, message_id, reply = await h.cloudwatch(request, body)
+        except WebhookError as exc:
+            return exc.response()
+        if not found:
+            return JSONResponse({"accepted": 0, "incidents": [], **reply}, status_code=202 if reply else 200)
+        return await ingest_response(found, "cloudwatch", request_key=f"sns:{message_id}" if message_id else None)
+
+    async def review(request: Request) -> Response:
+        if (denied := h.auth.check(request)) is not None:
+            return denied
+        try:
+            limit = int(request.query_params.get("limit", "100"))
+        except ValueError:
+            return error(400, "bad_request", "limit must be a whole number")
+        return JSONResponse({"alerts": await alert_service.review_queue(h.deps, limit=limit)})
+
+    async def silences_route(request: Request) -> Response:
+        if (denied := h.auth.check(request)) is not None:
+            return denied
+        if request.method == "GET":
+            expired = request.query_params.get("expired", "false").lower() == "true"
+            return JSONResponse({"silences": await silences.list_silences(h.deps, include_expired=expired)})
+        try:
+            data = parse_json(await read_body(request, 64 * 1024))
+        except WebhookError as exc:
+            return exc.response()
+        try:
+            created = await silences.create(h.deps, **_silence_args(data, h.deps))
+        except BadRequest as exc:
+            return error(400, "bad_request", str(exc))
+        return JSONResponse(created, status_code=201)
+
+    async def silence_delete(request: Request) -> Response:
+        if (denied := h.auth.check(request)) is not None:
+            return denied
+        try:
+            return JSONResponse(await silences.expire(h.deps, silence_id=request.path_params["id"]))
+        except IncidentNotFound as exc:
+            return error(404, "not_found", str(exc))
+
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -215,6 +343,13 @@ def create_app(
         Route("/slack/events", slack_events, methods=["POST"]),
         Route("/api/v1/incidents", list_incidents, methods=["GET"]),
         Route("/api/v1/incidents/{ref}", get_incident, methods=["GET"]),
+        Route("/webhooks/alertmanager", alertmanager, methods=["POST"]),
+        Route("/webhooks/generic", generic, methods=["POST"]),
+        Route("/webhooks/generic/schema", generic_schema_route, methods=["GET"]),
+        Route("/webhooks/cloudwatch", cloudwatch, methods=["POST"]),
+        Route("/api/v1/review", review, methods=["GET"]),
+        Route("/api/v1/silences", silences_route, methods=["GET", "POST"]),
+        Route("/api/v1/silences/{id}", silence_delete, methods=["DELETE"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),

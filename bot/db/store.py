@@ -61,7 +61,9 @@ def to_incident(row: IncidentRow, roles: dict[Role, list[str]] | None = None) ->
         group_key=row.group_key,
         services=list(row.services or []),
         alertnames=list(row.alertnames or []),
+        regions=list(row.regions or []),
         alert_count=row.alert_count,
+        alerts_firing=row.alerts_firing,
         roles=roles or {},
     )
 

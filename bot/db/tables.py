@@ -39,7 +39,10 @@ class IncidentRow(Base):
     group_key: Mapped[str | None] = mapped_column(String(500), index=True)
     services: Mapped[list[str]] = mapped_column(default=list)
     alertnames: Mapped[list[str]] = mapped_column(default=list)
+    regions: Mapped[list[str]] = mapped_column(default=list)
     alert_count: Mapped[int] = mapped_column(default=0)
+    alerts_firing: Mapped[int] = mapped_column(default=0)
+    last_alert_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
 
 
@@ -137,3 +140,49 @@ class InboundSeenRow(Base):
 
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
     seen_at: Mapped[datetime]
+
+
+class AlertRow(Base):
+    """One alert: deduplicated by fingerprint while it fires (`active_key` is unique then, NULL after)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_review", "review", "last_seen_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    fingerprint: Mapped[str] = mapped_column(String(128), index=True)
+    active_key: Mapped[str | None] = mapped_column(String(160), unique=True)
+    status: Mapped[str] = mapped_column(String(10))
+    alertname: Mapped[str] = mapped_column(String(200), index=True)
+    labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    annotations: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    group_key: Mapped[str] = mapped_column(String(500), index=True)
+    severity: Mapped[str] = mapped_column(String(4))
+    severity_reason: Mapped[str] = mapped_column(String(500), default="")
+    severity_confirmed: Mapped[bool] = mapped_column(default=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    silenced_by: Mapped[str | None] = mapped_column(String(64))
+    review: Mapped[bool] = mapped_column(default=False)
+    count: Mapped[int] = mapped_column(default=1)
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    generator_url: Mapped[str | None] = mapped_column(Text)
+    value: Mapped[str | None] = mapped_column(String(200))
+
+
+class SilenceRow(Base):
+    """A silence created through the API (rules-file silences live in warroom.yml)."""
+
+    __tablename__ = "silences"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    matchers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime] = mapped_column(index=True)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    expired_at: Mapped[datetime | None]

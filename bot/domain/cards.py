@@ -23,6 +23,16 @@ class ActionId(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Button:
+    """A neutral button: label, stable action id, the object's id as value."""
+
+    label: str
+    action: ActionId
+    value: str
+    style: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SlaTargets:
     """Response targets for one severity, in minutes."""
 
@@ -106,7 +116,7 @@ def triage_card(
         declared_by=incident.declared_by,
         services=tuple(incident.services),
         alert_count=incident.alert_count,
-        regions=regions,
+        regions=regions or tuple(incident.regions),
         roles=roles,
         ack_by=ack_by,
         resolve_by=resolve_by,

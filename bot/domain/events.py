@@ -21,6 +21,9 @@ class EventKind(StrEnum):
     MESSAGE_PINNED = "incident.message_pinned"
     RESOLVED = "incident.resolved"
     ROOM_OPENED = "room.opened"
+    ALERTS_UPDATED = "alerts.updated"
+    ALERTS_RESOLVED = "alerts.resolved"
+    ALL_ALERTS_RESOLVED = "alerts.all_resolved"
 
 
 # Events that change what the triage card shows.

@@ -159,7 +159,9 @@ class Incident:
     group_key: str | None = None
     services: list[str] = field(default_factory=list)
     alertnames: list[str] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
     alert_count: int = 0
+    alerts_firing: int = 0
     roles: dict[Role, list[str]] = field(default_factory=dict)
 
     @property

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from bot.domain.cards import TriageCard
+from bot.domain.cards import Button, TriageCard
 
 
 class Clock(Protocol):
@@ -90,8 +90,10 @@ class ChatRoom(Protocol):
         """Replace the card in place."""
         ...
 
-    async def post_text(self, channel_id: str, text: str, *, marker: str | None = None) -> str:
-        """Post a short message; `marker` is an id the core can find again in history."""
+    async def post_text(
+        self, channel_id: str, text: str, *, marker: str | None = None, buttons: tuple[Button, ...] = ()
+    ) -> str:
+        """Post a short message (with optional buttons); `marker` is an id the core can find again in history."""
         ...
 
     async def pin(self, channel_id: str, ts: str) -> None:

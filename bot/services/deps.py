@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot.db.store import Store
 from bot.domain.cards import DEFAULT_SLA, SlaTargets
 from bot.domain.incident import Severity
 from bot.domain.ports import Clock
+from bot.domain.severity import SeverityRuleLike
+
+
+class SilenceLike(Protocol):
+    """A configured maintenance window."""
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        """True when the silence covers these labels."""
+        ...
+
+    def is_active(self, now: datetime) -> bool:
+        """True inside the window."""
+        ...
+
+
+@dataclass(slots=True)
+class AlertPolicy:
+    """How alerts become incidents (from warroom.yml `grouping`, `severity_rules`, `silences`)."""
+
+    group_by: list[str] = field(default_factory=lambda: ["service", "alertname"])
+    correlation_window: timedelta = timedelta(minutes=30)
+    auto_declare_at: Severity = Severity.SEV3
+    rules: Sequence[SeverityRuleLike] = ()
+    silences: Sequence[SilenceLike] = ()
+    service_label: str = "service"
+    card_refresh_seconds: float = 5.0
 
 
 @dataclass(slots=True)
@@ -18,3 +47,4 @@ class Deps:
     clock: Clock
     sla: dict[Severity, SlaTargets] = field(default_factory=lambda: dict(DEFAULT_SLA))
     duplicate_window_seconds: int = 120
+    alerts: AlertPolicy = field(default_factory=AlertPolicy)

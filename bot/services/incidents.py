@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -134,38 +134,77 @@ async def _declare(
         dup = await tx.recent_duplicate(title=title, declared_by=actor, since=since)
         if dup is not None:
             return Outcome(await tx.incident(dup), False, f"{dup.ref} with this title was declared moments ago")
-        ref = await tx.next_ref(now.date())
-        row = await tx.add_incident(
-            IncidentRow(
-                ref=ref,
-                title=title,
-                severity=severity.value,
-                severity_reason=severity_reason,
-                severity_confirmed=severity_confirmed,
-                status=Status.DECLARED.value,
-                declared_by=actor,
-                declare_key=declare_key,
-                declared_at=now,
-                human_control=severity.is_major(),
-                services=services,
-                alertnames=alertnames,
-                alert_count=alert_count,
-                group_key=group_key,
-                updated_at=now,
-            )
-        )
-        await _event(
+        row = await create_incident(
             tx,
-            row,
-            actor=actor,
-            kind=EventKind.DECLARED,
-            at=now,
-            text=f"declared {severity.value}: {title}",
-            severity=severity.value,
+            now=now,
             title=title,
-            reason=severity_reason,
+            severity=severity,
+            actor=actor,
+            declare_key=declare_key,
+            severity_reason=severity_reason,
+            severity_confirmed=severity_confirmed,
+            services=services,
+            group_key=group_key,
+            alertnames=alertnames,
+            alert_count=alert_count,
         )
-        return Outcome(await tx.incident(row), True, f"{ref} declared")
+        return Outcome(await tx.incident(row), True, f"{row.ref} declared")
+
+
+async def create_incident(
+    tx: Tx,
+    *,
+    now: datetime,
+    title: str,
+    severity: Severity,
+    actor: str,
+    severity_reason: str,
+    severity_confirmed: bool = True,
+    declare_key: str | None = None,
+    services: list[str] | None = None,
+    group_key: str | None = None,
+    alertnames: list[str] | None = None,
+    regions: list[str] | None = None,
+    alert_count: int = 0,
+    alerts_firing: int = 0,
+) -> IncidentRow:
+    """Insert a new incident and its `declared` event inside an open unit of work."""
+    ref = await tx.next_ref(now.date())
+    row = await tx.add_incident(
+        IncidentRow(
+            ref=ref,
+            title=title,
+            severity=severity.value,
+            severity_reason=severity_reason,
+            severity_confirmed=severity_confirmed,
+            status=Status.DECLARED.value,
+            declared_by=actor,
+            declare_key=declare_key,
+            declared_at=now,
+            human_control=severity.is_major(),
+            services=services or [],
+            alertnames=alertnames or [],
+            regions=regions or [],
+            alert_count=alert_count,
+            alerts_firing=alerts_firing,
+            last_alert_at=now if alert_count else None,
+            group_key=group_key,
+            updated_at=now,
+        )
+    )
+    await _event(
+        tx,
+        row,
+        actor=actor,
+        kind=EventKind.DECLARED,
+        at=now,
+        text=f"declared {severity.value}: {title}",
+        severity=severity.value,
+        title=title,
+        reason=severity_reason,
+        confirmed=severity_confirmed,
+    )
+    return row
 
 
 async def acknowledge(deps: Deps, *, ref: str, actor: str) -> Outcome:

@@ -7,7 +7,7 @@ import re
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.domain.cards import CARD_CHANGING_TOPIC, topic_line, triage_card
+from bot.domain.cards import CARD_CHANGING_TOPIC, ActionId, Button, topic_line, triage_card
 from bot.domain.events import CARD_CHANGING, Event, EventKind
 from bot.domain.incident import Incident, channel_name
 from bot.domain.ports import ChatError, ChatRoom, NameTaken
@@ -30,6 +30,7 @@ PERMANENT_CHAT_ERRORS = frozenset(
 )
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 MAX_NAME_TRIES = 20
+SKIPPED = frozenset({EventKind.ROOM_OPENED.value, EventKind.ALERTS_UPDATED.value, EventKind.ALERTS_RESOLVED.value})
 
 
 def card_marker(ref: str) -> str:
@@ -65,8 +66,8 @@ class WarRoomReactor:
         self.oncall = list(oncall or [])
 
     def wants(self, kind: str) -> bool:
-        """Every incident event except the room's own bookkeeping."""
-        return kind != EventKind.ROOM_OPENED.value
+        """Every incident event except bookkeeping; alert counts reach the card through coalesced refreshes."""
+        return kind not in SKIPPED
 
     async def handle(self, event: Event, *, attempt: int) -> None:
         """Apply one event to the room."""
@@ -85,6 +86,9 @@ class WarRoomReactor:
                 await self._refresh_card(incident)
                 if event.kind in CARD_CHANGING_TOPIC:
                     await self.chat.set_topic(incident.channel_id, topic_line(incident))
+            if event.kind == EventKind.ALL_ALERTS_RESOLVED.value:
+                await self._offer_resolve(incident, event, attempt)
+                return
             await self._post_line(incident, event, attempt)
             if event.kind in {EventKind.SEVERITY_CHANGED.value, EventKind.RESOLVED.value}:
                 await self._announce(
@@ -196,6 +200,32 @@ class WarRoomReactor:
             )
 
     # -- later events ----------------------------------------------------------------------
+
+    async def refresh(self, incident_id: int) -> None:
+        """Re-render the card from the current state (the coalesced refresh after alert bursts)."""
+        async with self.deps.store.read() as tx:
+            row = await tx.incident_row_by_id(incident_id)
+            if row is None or row.channel_id is None or row.card_ts is None:
+                return  # the room is not open yet: the declare delivery posts a current card
+            incident = await tx.incident(row)
+        try:
+            await self._refresh_card(incident)
+        except ChatError as exc:
+            raise chat_failure(exc) from exc
+
+    async def _offer_resolve(self, incident: Incident, event: Event, attempt: int) -> None:
+        assert incident.channel_id is not None
+        marker = f"event:{event.id}"
+        if attempt > 1 and await self._find_marker(incident.channel_id, marker):
+            return
+        text = (
+            f":large_green_circle: All {incident.alert_count} alert(s) of *{incident.ref}* are resolved. "
+            "Resolve the incident when you are satisfied it is over (warroom never resolves it by itself)."
+        )
+        buttons = (
+            (Button("Resolve incident", ActionId.RESOLVE, incident.ref, style="primary"),) if incident.is_open else ()
+        )
+        await self.chat.post_text(incident.channel_id, text, marker=marker, buttons=buttons)
 
     async def _refresh_card(self, incident: Incident) -> None:
         assert incident.channel_id is not None

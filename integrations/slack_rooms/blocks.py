@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.domain.cards import ActionId, TriageCard
+from bot.domain.cards import ActionId, Button, TriageCard
 from bot.domain.incident import Role, Severity
 
 SECTION_MAX = 3000
@@ -178,9 +178,14 @@ def button(text: str, action: ActionId, value: str, *, style: str | None = None)
     return b
 
 
-def text_blocks(text: str, marker: str | None) -> list[dict[str, Any]]:
-    """One mrkdwn section, with `marker` as its block id so the message can be found again."""
+def text_blocks(text: str, marker: str | None, buttons: tuple[Button, ...] = ()) -> list[dict[str, Any]]:
+    """One mrkdwn section, with `marker` as its block id so the message can be found again; then buttons."""
     block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_MAX)}}
     if marker:
         block["block_id"] = clip(marker, 255)
-    return [block]
+    blocks = [block]
+    if buttons:
+        blocks.append(
+            {"type": "actions", "elements": [button(b.label, b.action, b.value, style=b.style) for b in buttons[:25]]}
+        )
+    return blocks

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bot.domain.cards import TriageCard
+from bot.domain.cards import Button, TriageCard
 from bot.domain.ports import ChannelInfo, ChatError, ChatMessage, NameTaken
 from integrations.slack_rooms.blocks import card_fallback, clip, text_blocks, triage_blocks
 from integrations.slack_rooms.pacing import Pacer
@@ -183,15 +183,17 @@ class SlackChatRoom:
             blocks=triage_blocks(card),
         )
 
-    async def post_text(self, channel_id: str, text: str, *, marker: str | None = None) -> str:
-        """chat.postMessage of one mrkdwn section."""
+    async def post_text(
+        self, channel_id: str, text: str, *, marker: str | None = None, buttons: tuple[Button, ...] = ()
+    ) -> str:
+        """chat.postMessage of one mrkdwn section (and a row of buttons)."""
         resp = await self._call(
             "chat.postMessage",
             self.client.chat_postMessage,
             channel_id,
             channel=channel_id,
             text=clip(text, 3000),
-            blocks=text_blocks(text, marker),
+            blocks=text_blocks(text, marker, buttons),
             unfurl_links=False,
         )
         return str(resp["ts"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from bot.domain.cards import TriageCard
+from bot.domain.cards import Button, TriageCard
 from bot.domain.ports import ChannelInfo, ChatError, ChatMessage, NameTaken
 
 BOT = "U0BOT"
@@ -19,6 +19,7 @@ class FakeMessage:
     card: TriageCard | None = None
     marker: str | None = None
     edits: int = 0
+    buttons: tuple[Button, ...] = ()
 
 
 @dataclass
@@ -108,9 +109,13 @@ class FakeChatRoom:
                 return
         raise ChatError("message_not_found", code="message_not_found")
 
-    async def post_text(self, channel_id: str, text: str, *, marker: str | None = None) -> str:
+    async def post_text(
+        self, channel_id: str, text: str, *, marker: str | None = None, buttons: tuple[Button, ...] = ()
+    ) -> str:
         self._call("post_text")
-        return self._post(channel_id, text, None, marker)
+        ts = self._post(channel_id, text, None, marker)
+        self.channels[channel_id].messages[-1].buttons = buttons
+        return ts
 
     async def pin(self, channel_id: str, ts: str) -> None:
         self._call("pin")

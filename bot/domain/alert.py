@@ -1,0 +1,118 @@
+"""The normalized alert: one shape for Alertmanager, CloudWatch and generic sources."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$")
+LABEL_VALUE_MAX = 1024
+ANNOTATION_MAX = 16384
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+
+
+class AlertStatus(StrEnum):
+    """Firing or resolved."""
+
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class AlertError(ValueError):
+    """An alert that cannot be accepted; `code` is the machine-readable reason."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+def check_labels(labels: dict[str, str]) -> dict[str, str]:
+    """Validate label names and values: no control characters, bounded length."""
+    for name, value in labels.items():
+        if not LABEL_NAME.match(name):
+            raise AlertError("invalid_label_name", f"label name {name[:40]!r} is not a valid label name")
+        if not isinstance(value, str):
+            raise AlertError("invalid_label_value", f"label {name} must be a string")
+        if len(value) > LABEL_VALUE_MAX:
+            raise AlertError("label_too_long", f"label {name} is {len(value)} characters (max {LABEL_VALUE_MAX})")
+        if CONTROL.search(value):
+            raise AlertError("invalid_label_value", f"label {name} contains control characters")
+    return labels
+
+
+def check_annotations(annotations: dict[str, str]) -> dict[str, str]:
+    """Annotations may hold newlines and tabs but no other control characters; bounded length."""
+    for name, value in annotations.items():
+        if not isinstance(value, str):
+            raise AlertError("invalid_annotation", f"annotation {name[:40]} must be a string")
+        if len(value) > ANNOTATION_MAX:
+            raise AlertError("annotation_too_long", f"annotation {name[:40]} is {len(value)} characters")
+        if CONTROL.search(value.replace("\n", "").replace("\t", "").replace("\r", "")):
+            raise AlertError("invalid_annotation", f"annotation {name[:40]} contains control characters")
+    return annotations
+
+
+def fingerprint(labels: dict[str, str]) -> str:
+    """Alertmanager's fingerprint: FNV-1a 64 over sorted `name 0xFF value 0xFF`, 16 hex digits."""
+    h = 0xCBF29CE484222325
+    for name in sorted(labels):
+        for part in (name.encode(), b"\xff", labels[name].encode(), b"\xff"):
+            for byte in part:
+                h ^= byte
+                h = (h * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}"
+
+
+class Alert(BaseModel):
+    """One alert after normalization."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    fingerprint: str = Field(min_length=1, max_length=128)
+    status: AlertStatus
+    labels: dict[str, str]
+    annotations: dict[str, str] = Field(default_factory=dict)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    generator_url: str | None = None
+    value: str | None = None
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, v: dict[str, str]) -> dict[str, str]:
+        if not v:
+            raise AlertError("missing_labels", "an alert needs at least one label")
+        return check_labels(v)
+
+    @field_validator("annotations")
+    @classmethod
+    def _annotations(cls, v: dict[str, str]) -> dict[str, str]:
+        return check_annotations(v)
+
+    @property
+    def alertname(self) -> str:
+        """The alert's name (label `alertname`)."""
+        return self.labels.get("alertname", "") or "alert"
+
+    def service(self, label: str = "service") -> str:
+        """The service: the configured label, else `job`."""
+        return self.labels.get(label) or self.labels.get("job") or ""
+
+    @property
+    def summary(self) -> str:
+        """The `summary` annotation, else `<alertname> on <service>`."""
+        s = self.annotations.get("summary", "").strip()
+        if s:
+            return s
+        svc = self.service()
+        return f"{self.alertname} on {svc}" if svc else self.alertname
+
+
+def group_key(alert: Alert, by: list[str]) -> str:
+    """The grouping key: `name=value` of the `by` labels, in order (like Alertmanager's group_by)."""
+    return ",".join(f"{name}={alert.labels.get(name, '')}" for name in by)

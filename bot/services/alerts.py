@@ -1,0 +1,392 @@
+"""Alert ingest: normalize -> dedupe -> silence -> classify -> group -> correlate -> maybe declare.
+
+One transaction per request: alert rows, incident changes, events, deliveries and the coalesced card
+refresh timers commit together, so ingest never depends on Slack being up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+
+from bot.db.store import Tx
+from bot.db.tables import AlertRow, IncidentRow, SilenceRow
+from bot.domain.alert import Alert, AlertStatus, group_key
+from bot.domain.events import EventKind
+from bot.domain.incident import Severity, Status
+from bot.domain.severity import Classification, classify, worst
+from bot.services.deps import AlertPolicy, Deps
+from bot.services.incidents import create_incident
+
+CARD_REFRESH = "card-refresh"
+REGION_LABELS = ("region", "aws_region", "zone_region")
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """What one request did."""
+
+    accepted: int = 0
+    incidents: list[str] = field(default_factory=list)
+    declared: list[str] = field(default_factory=list)
+    deduplicated: int = 0
+    silenced: int = 0
+    review: int = 0
+    resolved: int = 0
+    duplicate_request: bool = False
+
+    def touch(self, ref: str) -> None:
+        """Remember an incident this request declared or updated."""
+        if ref not in self.incidents:
+            self.incidents.append(ref)
+
+
+def active_key(alert: Alert) -> str:
+    """Unique while the alert fires: source and fingerprint."""
+    return f"{alert.source}:{alert.fingerprint}"
+
+
+def _lock_key(text_key: str) -> int:
+    return int.from_bytes(hashlib.sha256(text_key.encode()).digest()[:8], "big", signed=True)
+
+
+@dataclass(slots=True)
+class _Group:
+    key: str
+    items: list[tuple[Alert, Classification]] = field(default_factory=list)
+
+
+async def ingest(deps: Deps, alerts: list[Alert], *, source: str, request_key: str | None = None) -> IngestResult:
+    """Store a batch of alerts and turn them into incidents; idempotent per `request_key`."""
+    policy = deps.alerts
+    now = deps.clock.now()
+    result = IngestResult(accepted=len(alerts))
+    async with deps.store.transaction() as tx:
+        if request_key is not None and not await tx.first_time(f"alerts:{request_key}", now):
+            result.duplicate_request = True
+            return result
+        groups: dict[str, _Group] = {}
+        for alert in alerts:
+            key = group_key(alert, policy.group_by)
+            groups.setdefault(key, _Group(key)).items.append((alert, classify(alert.labels, policy.rules)))
+        if not deps.store.is_sqlite:
+            for key in sorted(groups):  # a stable order: no deadlocks between concurrent requests
+                await tx.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(f"group:{key}")})
+        existing = await _active_rows(tx, [active_key(a) for a in alerts])
+        open_incidents = await _open_incidents(tx, list(groups))
+        silences = await _api_silences(tx, now)
+        for group in groups.values():
+            await _ingest_group(tx, deps, policy, group, existing, open_incidents, silences, now, source, result)
+    return result
+
+
+async def _active_rows(tx: Tx, keys: list[str]) -> dict[str, AlertRow]:
+    out: dict[str, AlertRow] = {}
+    unique = list(dict.fromkeys(keys))
+    for i in range(0, len(unique), 500):
+        q = select(AlertRow).where(AlertRow.active_key.in_(unique[i : i + 500]))
+        for row in (await tx.session.execute(q)).scalars():
+            out[str(row.active_key)] = row
+    return out
+
+
+async def _open_incidents(tx: Tx, keys: list[str]) -> dict[str, IncidentRow]:
+    out: dict[str, IncidentRow] = {}
+    open_states = [s.value for s in Status if s.is_open]
+    for i in range(0, len(keys), 500):
+        q = (
+            select(IncidentRow)
+            .where(IncidentRow.group_key.in_(keys[i : i + 500]), IncidentRow.status.in_(open_states))
+            .order_by(IncidentRow.id)
+        )
+        for row in (await tx.session.execute(q)).scalars():
+            out[str(row.group_key)] = row  # the newest open incident of the group wins
+    return out
+
+
+async def _api_silences(tx: Tx, now: datetime) -> list[SilenceRow]:
+    q = select(SilenceRow).where(SilenceRow.starts_at <= now, SilenceRow.ends_at > now, SilenceRow.expired_at.is_(None))
+    return list((await tx.session.execute(q)).scalars())
+
+
+def _silenced_by(alert: Alert, policy: AlertPolicy, silences: list[SilenceRow], now: datetime) -> str | None:
+    for i, s in enumerate(policy.silences):
+        if s.is_active(now) and s.matches(alert.labels):
+            return f"config:{i}"
+    for row in silences:
+        if all(alert.labels.get(k, "") == v for k, v in (row.matchers or {}).items()):
+            return row.id
+    return None
+
+
+async def _ingest_group(
+    tx: Tx,
+    deps: Deps,
+    policy: AlertPolicy,
+    group: _Group,
+    existing: dict[str, AlertRow],
+    open_incidents: dict[str, IncidentRow],
+    silences: list[SilenceRow],
+    now: datetime,
+    source: str,
+    result: IngestResult,
+) -> None:
+    incident = open_incidents.get(group.key)
+    if incident is not None and incident.last_alert_at is not None:
+        if now - incident.last_alert_at > policy.correlation_window:
+            incident = None  # the group went quiet for longer than the window: this is a new incident
+    to_attach: list[tuple[AlertRow, Classification]] = []
+    new_attached = 0
+    resolved_by_incident: dict[int, int] = defaultdict(int)
+    for alert, cls in group.items:
+        key = active_key(alert)
+        row = existing.get(key)
+        if alert.status is AlertStatus.RESOLVED:
+            result.resolved += 1
+            if row is None:
+                tx.session.add(_new_row(alert, cls, group.key, now, resolved=True))
+                continue
+            row.status, row.resolved_at, row.active_key = AlertStatus.RESOLVED.value, now, None
+            row.ends_at = alert.ends_at or now
+            row.last_seen_at = now
+            del existing[key]
+            if row.incident_id is not None:
+                resolved_by_incident[row.incident_id] += 1
+            continue
+        silenced = _silenced_by(alert, policy, silences, now)
+        if row is not None:
+            result.deduplicated += 1
+            row.count += 1
+            row.last_seen_at = now
+            row.annotations = dict(alert.annotations)
+            if cls.severity.rank < Severity(row.severity).rank:
+                row.severity, row.severity_reason, row.severity_confirmed = (
+                    cls.severity.value,
+                    cls.reason,
+                    cls.confirmed,
+                )
+        else:
+            row = _new_row(alert, cls, group.key, now)
+            tx.session.add(row)
+            existing[key] = row
+        row.silenced_by = silenced
+        if silenced is not None:
+            result.silenced += 1
+            continue
+        if cls.severity.rank > policy.auto_declare_at.rank:
+            if row.incident_id is None:
+                row.review = True
+                result.review += 1
+            continue
+        row.review = False
+        if row.incident_id is None:
+            to_attach.append((row, cls))
+    if to_attach:
+        top = worst([c for _, c in to_attach])
+        first = to_attach[0][0]
+        if incident is None:
+            incident = await create_incident(
+                tx,
+                now=now,
+                title=_title(first),
+                severity=top.severity,
+                actor=source,
+                severity_reason=top.reason,
+                severity_confirmed=top.confirmed,
+                group_key=group.key,
+            )
+            open_incidents[group.key] = incident
+            result.declared.append(incident.ref)
+        else:
+            locked = await tx.incident_row_by_id(incident.id, lock=True)
+            assert locked is not None
+            incident = locked
+            if top.severity.rank < Severity(incident.severity).rank:
+                await _raise_severity(tx, incident, top, now, source)
+        await tx.session.flush()
+        for row, _ in to_attach:
+            row.incident_id = incident.id
+            new_attached += 1
+        _blast_radius(incident, [r for r, _ in to_attach], policy, now)
+        incident.alerts_firing += new_attached
+        if incident.ref not in result.declared:
+            await tx.append_event(
+                chain=incident.ref,
+                incident_id=incident.id,
+                actor=source,
+                kind=EventKind.ALERTS_UPDATED.value,
+                at=now,
+                text=f"{new_attached} new alert(s) joined; {incident.alert_count} in all",
+                payload={"new": new_attached, "total": incident.alert_count, "firing": incident.alerts_firing},
+            )
+        await _schedule_card_refresh(tx, incident, policy, now)
+        result.touch(incident.ref)
+    for incident_id, n in resolved_by_incident.items():
+        await _alerts_resolved(tx, incident_id, n, now, source, result)
+        resolved_incident = await tx.incident_row_by_id(incident_id)
+        if resolved_incident is not None:
+            await _schedule_card_refresh(tx, resolved_incident, policy, now)
+
+
+def _title(row: AlertRow) -> str:
+    summary = str((row.annotations or {}).get("summary") or "").strip()
+    if summary:
+        return " ".join(summary.split())[:200]
+    service = row.labels.get("service") or row.labels.get("job") or ""
+    return f"{row.alertname} on {service}" if service else row.alertname
+
+
+def _new_row(alert: Alert, cls: Classification, key: str, now: datetime, *, resolved: bool = False) -> AlertRow:
+    return AlertRow(
+        source=alert.source,
+        fingerprint=alert.fingerprint,
+        active_key=None if resolved else active_key(alert),
+        status=alert.status.value,
+        alertname=alert.alertname[:200],
+        labels=dict(alert.labels),
+        annotations=dict(alert.annotations),
+        group_key=key[:500],
+        severity=cls.severity.value,
+        severity_reason=cls.reason[:500],
+        severity_confirmed=cls.confirmed,
+        count=1,
+        starts_at=alert.starts_at,
+        ends_at=alert.ends_at,
+        first_seen_at=now,
+        last_seen_at=now,
+        resolved_at=now if resolved else None,
+        generator_url=alert.generator_url,
+        value=(alert.value or None) and str(alert.value)[:200],
+        review=False,
+    )
+
+
+def _blast_radius(incident: IncidentRow, rows: list[AlertRow], policy: AlertPolicy, now: datetime) -> None:
+    services = list(incident.services or [])
+    names = list(incident.alertnames or [])
+    regions = list(incident.regions or [])
+    for r in rows:
+        svc = r.labels.get(policy.service_label) or r.labels.get("job") or ""
+        if svc and svc not in services:
+            services.append(svc)
+        if r.alertname not in names:
+            names.append(r.alertname)
+        for label in REGION_LABELS:
+            reg = r.labels.get(label)
+            if reg and reg not in regions:
+                regions.append(reg)
+    incident.services, incident.alertnames, incident.regions = services[:50], names[:50], regions[:20]
+    incident.alert_count += len(rows)
+    incident.last_alert_at = now
+    incident.updated_at = now
+
+
+async def _raise_severity(tx: Tx, incident: IncidentRow, top: Classification, now: datetime, source: str) -> None:
+    old = Severity(incident.severity)
+    incident.severity = top.severity.value
+    incident.severity_reason = top.reason
+    incident.severity_confirmed = top.confirmed
+    if top.severity.is_major():
+        incident.human_control = True
+    await tx.append_event(
+        chain=incident.ref,
+        incident_id=incident.id,
+        actor=source,
+        kind=EventKind.SEVERITY_CHANGED.value,
+        at=now,
+        text=f"raised severity {old.value} → {top.severity.value}: {top.reason}",
+        payload={"old": old.value, "new": top.severity.value, "reason": top.reason},
+    )
+
+
+async def _schedule_card_refresh(tx: Tx, incident: IncidentRow, policy: AlertPolicy, now: datetime) -> None:
+    """At most one card refresh per incident per window, however many alerts arrive (storm-safe)."""
+    period = max(policy.card_refresh_seconds, 0.1)
+    bucket = int(now.timestamp() // period)
+    due = datetime.fromtimestamp((bucket + 1) * period, tz=now.tzinfo)
+    await tx.schedule_timer(
+        kind=CARD_REFRESH,
+        key=f"{CARD_REFRESH}:{incident.ref}:{bucket}",
+        due_at=due,
+        incident_id=incident.id,
+    )
+
+
+async def _alerts_resolved(tx: Tx, incident_id: int, n: int, now: datetime, source: str, result: IngestResult) -> None:
+    incident = await tx.incident_row_by_id(incident_id, lock=True)
+    if incident is None:
+        return
+    incident.alerts_firing = max(0, incident.alerts_firing - n)
+    incident.updated_at = now
+    result.touch(incident.ref)
+    await tx.append_event(
+        chain=incident.ref,
+        incident_id=incident.id,
+        actor=source,
+        kind=EventKind.ALERTS_RESOLVED.value,
+        at=now,
+        text=f"{n} alert(s) resolved; {incident.alerts_firing} still firing",
+        payload={"resolved": n, "firing": incident.alerts_firing},
+    )
+    if incident.alerts_firing == 0 and Status(incident.status).is_open:
+        await tx.append_event(
+            chain=incident.ref,
+            incident_id=incident.id,
+            actor=source,
+            kind=EventKind.ALL_ALERTS_RESOLVED.value,
+            at=now,
+            text="all alerts of this incident are resolved",
+            payload={"alerts": incident.alert_count},
+        )
+
+
+# -- queries for the API ---------------------------------------------------------------------
+
+
+def alert_json(row: AlertRow, ref: str | None = None) -> dict[str, Any]:
+    """An alert as the API shows it."""
+
+    def iso(at: datetime | None) -> str | None:
+        return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if at else None
+
+    return {
+        "id": row.id,
+        "source": row.source,
+        "fingerprint": row.fingerprint,
+        "status": row.status,
+        "alertname": row.alertname,
+        "labels": dict(row.labels or {}),
+        "annotations": dict(row.annotations or {}),
+        "severity": row.severity,
+        "severity_reason": row.severity_reason,
+        "count": row.count,
+        "incident": ref,
+        "silenced_by": row.silenced_by,
+        "starts_at": iso(row.starts_at),
+        "first_seen_at": iso(row.first_seen_at),
+        "last_seen_at": iso(row.last_seen_at),
+        "resolved_at": iso(row.resolved_at),
+        "generator_url": row.generator_url,
+    }
+
+
+async def review_queue(deps: Deps, *, limit: int = 100, include_resolved: bool = False) -> list[dict[str, Any]]:
+    """SEV4 (below the declare threshold) alerts waiting for a human look, newest first."""
+    async with deps.store.read() as tx:
+        q = select(AlertRow).where(AlertRow.review.is_(True), AlertRow.incident_id.is_(None))
+        if not include_resolved:
+            q = q.where(AlertRow.status == AlertStatus.FIRING.value)
+        q = q.order_by(AlertRow.last_seen_at.desc(), AlertRow.id.desc()).limit(max(1, min(limit, 500)))
+        return [alert_json(r) for r in (await tx.session.execute(q)).scalars()]
+
+
+async def incident_alerts(deps: Deps, *, incident_id: int) -> list[AlertRow]:
+    """The alerts attached to an incident."""
+    async with deps.store.read() as tx:
+        q = select(AlertRow).where(AlertRow.incident_id == incident_id).order_by(AlertRow.id)
+        return list((await tx.session.execute(q)).scalars())

@@ -1,0 +1,106 @@
+"""Silences (maintenance windows) managed through the API; matching alerts are stored, not declared."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.db.tables import SilenceRow
+from bot.domain.alert import AlertError, check_labels
+from bot.services.deps import Deps
+from bot.services.errors import BadRequest, IncidentNotFound
+
+MAX_SILENCE = timedelta(days=30)
+ID = re.compile(r"^[0-9a-f-]{36}$")
+
+
+def silence_json(row: SilenceRow, now: datetime) -> dict[str, Any]:
+    """A silence as the API shows it."""
+
+    def iso(at: datetime | None) -> str | None:
+        return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if at else None
+
+    if row.expired_at is not None or row.ends_at <= now:
+        state = "expired"
+    elif row.starts_at > now:
+        state = "pending"
+    else:
+        state = "active"
+    return {
+        "id": row.id,
+        "matchers": dict(row.matchers or {}),
+        "starts_at": iso(row.starts_at),
+        "ends_at": iso(row.expired_at or row.ends_at),
+        "comment": row.comment,
+        "created_by": row.created_by,
+        "created_at": iso(row.created_at),
+        "state": state,
+    }
+
+
+async def create(
+    deps: Deps,
+    *,
+    matchers: dict[str, str],
+    ends_at: datetime,
+    starts_at: datetime | None = None,
+    comment: str = "",
+    created_by: str = "api",
+) -> dict[str, Any]:
+    """Create a silence; refuses empty matchers, windows that end before they start, or last over 30 days."""
+    now = deps.clock.now()
+    if not matchers:
+        raise BadRequest("a silence needs at least one matcher (an empty one would mute every alert)")
+    try:
+        check_labels(matchers)
+    except AlertError as exc:
+        raise BadRequest(f"matchers: {exc.detail}") from None
+    start = starts_at or now
+    if start.tzinfo is None or ends_at.tzinfo is None:
+        raise BadRequest("starts_at and ends_at need a time zone (e.g. 2026-11-23T10:00:00Z)")
+    if ends_at <= start:
+        raise BadRequest("ends_at must be after starts_at")
+    if ends_at <= now:
+        raise BadRequest("ends_at is in the past")
+    if ends_at - start > MAX_SILENCE:
+        raise BadRequest("a silence may last at most 30 days")
+    row = SilenceRow(
+        id=str(uuid.uuid4()),
+        matchers=dict(matchers),
+        starts_at=start,
+        ends_at=ends_at,
+        comment=comment.strip()[:1000],
+        created_by=created_by[:100],
+        created_at=now,
+    )
+    async with deps.store.transaction() as tx:
+        tx.session.add(row)
+    return silence_json(row, now)
+
+
+async def list_silences(deps: Deps, *, include_expired: bool = False) -> list[dict[str, Any]]:
+    """Silences, newest first."""
+    now = deps.clock.now()
+    async with deps.store.read() as tx:
+        q = select(SilenceRow).order_by(SilenceRow.created_at.desc())
+        if not include_expired:
+            q = q.where(SilenceRow.expired_at.is_(None), SilenceRow.ends_at > now)
+        return [silence_json(r, now) for r in (await tx.session.execute(q)).scalars()]
+
+
+async def expire(deps: Deps, *, silence_id: str) -> dict[str, Any]:
+    """End a silence now."""
+    now = deps.clock.now()
+    if not ID.match(silence_id):
+        raise IncidentNotFound(f"no silence {silence_id[:40]!r}")
+    async with deps.store.transaction() as tx:
+        row = await tx.session.get(SilenceRow, silence_id)
+        if row is None:
+            raise IncidentNotFound(f"no silence {silence_id}")
+        if row.expired_at is None:
+            row.expired_at = now
+        return silence_json(row, now)

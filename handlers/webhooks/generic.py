@@ -1,0 +1,91 @@
+"""`POST /webhooks/generic`: a small documented JSON schema for any other alert source.
+
+Body: `{"alerts": [Alert, ...]}` or a single Alert object, where Alert is
+`{"labels": {"alertname": ..., "service": ..., "severity": ...}, "annotations": {"summary": ...},
+  "status": "firing" | "resolved", "starts_at": RFC 3339, "ends_at": RFC 3339, "fingerprint": str,
+  "generator_url": str, "value": str | number}`; only `labels` (with `alertname`) is required.
+The fingerprint defaults to Alertmanager's fingerprint of the labels, so a resolve matches its firing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.domain.alert import Alert, AlertError, AlertStatus, fingerprint
+from handlers.webhooks.common import WebhookError
+
+MAX_ALERTS = 1000
+
+
+class GenericAlert(BaseModel):
+    """One alert in the generic schema."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    labels: dict[str, str] = Field(description="Identifying labels; `alertname` is required")
+    annotations: dict[str, str] = Field(default_factory=dict, description="summary, description, runbook_url...")
+    status: AlertStatus = AlertStatus.FIRING
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    fingerprint: str | None = Field(default=None, min_length=1, max_length=128)
+    generator_url: str | None = Field(default=None, max_length=2000)
+    value: str | float | None = None
+
+
+class GenericBody(BaseModel):
+    """The request body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    alerts: list[GenericAlert] = Field(max_length=MAX_ALERTS)
+
+
+def schema() -> dict[str, Any]:
+    """The JSON schema served at GET /webhooks/generic/schema."""
+    return GenericBody.model_json_schema()
+
+
+def parse_generic(data: Any) -> list[Alert]:
+    """Validate and normalize a generic body (all or nothing)."""
+    if isinstance(data, dict) and "alerts" not in data and "labels" in data:
+        data = {"alerts": [data]}
+    if not isinstance(data, dict):
+        raise WebhookError(400, "invalid_type: body", "the body must be a JSON object")
+    if "alerts" not in data:
+        raise WebhookError(400, "missing_field: alerts", 'send {"alerts": [...]} or a single alert with `labels`')
+    try:
+        body = GenericBody.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        raise WebhookError(400, "invalid_alert", f"{where}: {err.get('msg')}") from None
+    out: list[Alert] = []
+    for i, a in enumerate(body.alerts):
+        if not a.labels.get("alertname"):
+            raise WebhookError(400, "missing_field: alertname", f"alerts[{i}].labels has no alertname")
+        for name, at in (("starts_at", a.starts_at), ("ends_at", a.ends_at)):
+            if at is not None and at.tzinfo is None:
+                raise WebhookError(400, "invalid_timestamp", f"alerts[{i}].{name} has no time zone")
+        try:
+            out.append(
+                Alert(
+                    source="generic",
+                    fingerprint=a.fingerprint or fingerprint(a.labels),
+                    status=a.status,
+                    labels=a.labels,
+                    annotations=a.annotations,
+                    starts_at=a.starts_at,
+                    ends_at=a.ends_at,
+                    generator_url=a.generator_url,
+                    value=None if a.value is None else str(a.value),
+                )
+            )
+        except ValidationError as exc:
+            cause = exc.errors()[0].get("ctx", {}).get("error")
+            if isinstance(cause, AlertError):
+                raise WebhookError(400, cause.code, f"alerts[{i}]: {cause.detail}") from None
+            raise WebhookError(400, "invalid_alert", f"alerts[{i}]: {exc.errors()[0].get('msg')}") from None
+    return out
