@@ -20,13 +20,12 @@ from starlette.routing import Mount
 
 from bot.clock import SystemClock
 from bot.config import AppConfig, Settings, load_config
-from bot.db.store import Store
+from bot.db.store import ClaimedTimer, Store
 from bot.domain.cards import SlaTargets
 from bot.domain.ports import ChatRoom, Clock
 from bot.outbox import OutboxWorker, RetryPolicy
 from bot.redact import RedactingChatRoom, Redactor, install_log_redaction
 from bot.scheduler import Scheduler
-from bot.db.store import ClaimedTimer
 from bot.services.alerts import CARD_REFRESH
 from bot.services.deps import AlertPolicy, Deps
 from bot.services.reactors import WarRoomReactor

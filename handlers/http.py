@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hmac
-import logging
 import ipaddress
+import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.domain.alert import Alert
 from bot.domain.events import Event
 from bot.domain.incident import Incident, Role, Severity, Status
-from bot.domain.alert import Alert
 from bot.services import alerts as alert_service
 from bot.services import incidents, silences
 from bot.services.deps import Deps

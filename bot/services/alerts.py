@@ -137,9 +137,12 @@ async def _ingest_group(
     result: IngestResult,
 ) -> None:
     incident = open_incidents.get(group.key)
-    if incident is not None and incident.last_alert_at is not None:
-        if now - incident.last_alert_at > policy.correlation_window:
-            incident = None  # the group went quiet for longer than the window: this is a new incident
+    if (
+        incident is not None
+        and incident.last_alert_at is not None
+        and now - incident.last_alert_at > policy.correlation_window
+    ):
+        incident = None  # the group went quiet for longer than the window: this is a new incident
     to_attach: list[tuple[AlertRow, Classification]] = []
     new_attached = 0
     resolved_by_incident: dict[int, int] = defaultdict(int)

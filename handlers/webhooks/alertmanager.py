@@ -21,9 +21,9 @@ class AmAlert(BaseModel):
     status: AlertStatus = AlertStatus.FIRING
     labels: dict[str, str]
     annotations: dict[str, str] = {}
-    startsAt: str | None = None  # noqa: N815  (Alertmanager's field names)
-    endsAt: str | None = None  # noqa: N815
-    generatorURL: str | None = None  # noqa: N815
+    startsAt: str | None = None
+    endsAt: str | None = None
+    generatorURL: str | None = None
     fingerprint: str | None = None
 
 
