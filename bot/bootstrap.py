@@ -116,6 +116,7 @@ def alert_policy(config: AppConfig) -> AlertPolicy:
         auto_declare_at=config.grouping.auto_declare_at,
         rules=list(config.severity_rules),
         silences=list(config.silences),
+        card_refresh_seconds=config.grouping.card_refresh_seconds,
     )
 
 

@@ -517,6 +517,7 @@ class GroupingConfig(_Section):
     by: list[LabelName] = Field(default_factory=lambda: ["service", "alertname"], min_length=1)
     correlation_window_minutes: int = Field(default=30, gt=0)
     auto_declare_at: Severity = Severity.SEV3
+    card_refresh_seconds: float = Field(default=5.0, gt=0, le=300)
 
 
 class SeverityRule(_Section):

@@ -47,10 +47,11 @@ def am_alert(status: str = "firing", summary: str | None = None, **labels: str) 
 
 def am_body(*alerts: dict[str, Any], version: str = "4") -> dict[str, Any]:
     """An Alertmanager webhook v4 body."""
-    status = "firing" if any(a["status"] == "firing" for a in alerts) else "resolved"
-    common = dict(alerts[0]["labels"]) if alerts else {}
-    for a in alerts[1:]:
-        common = {k: v for k, v in common.items() if a["labels"].get(k) == v}
+    status = "firing" if any(a.get("status") == "firing" for a in alerts) else "resolved"
+    labelled = [a.get("labels") for a in alerts if isinstance(a.get("labels"), dict)]
+    common = dict(labelled[0]) if labelled else {}
+    for labels in labelled[1:]:
+        common = {k: v for k, v in common.items() if labels.get(k) == v}
     return {
         "receiver": "warroom",
         "status": status,

@@ -17,6 +17,7 @@ from bot.config import AppConfig, Settings
 from integrations.local_workspace import Workspace
 
 TOKEN = "xoxb-test-token"
+ALERT_TOKEN = "alert-token-for-tests"
 SIGNING_SECRET = "test-signing-secret"
 
 
@@ -34,7 +35,7 @@ async def eventually(check: Callable[[], Any], timeout: float = 10.0, interval: 
     raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
 
 
-def test_settings(db_url: str, api_url: str, **extra: Any) -> Settings:
+def bot_settings(db_url: str, api_url: str, **extra: Any) -> Settings:
     """Settings for a bot in Slack HTTP mode against the emulator."""
     values: dict[str, Any] = {
         "WARROOM_DATABASE_URL": db_url,
@@ -46,6 +47,7 @@ def test_settings(db_url: str, api_url: str, **extra: Any) -> Settings:
         "WARROOM_LOCAL_MODE": False,
         "WARROOM_OUTBOX_BASE_DELAY": 0.05,
         "WARROOM_OUTBOX_MAX_DELAY": 0.5,
+        "WARROOM_ALERT_TOKEN": ALERT_TOKEN,
     }
     values.update(extra)
     return Settings(_env_file=None, **values)
