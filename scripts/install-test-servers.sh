@@ -15,8 +15,7 @@ set -euo pipefail
 # --------------------------------------------------------------------------------------------------
 REQUIRED=(
   "postgresql|compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null"
-  # Later issues (do not install yet):
-  # "prometheus-alertmanager|command -v alertmanager >/dev/null"
+  "prometheus-alertmanager|command -v prometheus-alertmanager || command -v alertmanager || test -x /usr/bin/prometheus-alertmanager || test -x /usr/bin/alertmanager"
 )
 
 missing=()

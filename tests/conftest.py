@@ -1,3 +1,3 @@
 """Shared pytest set-up: fixtures for real servers live in tests/servers/."""
 
-pytest_plugins = ["tests.servers.postgres", "tests.servers.slack_emulator"]
+pytest_plugins = ["tests.servers.postgres", "tests.servers.slack_emulator", "tests.servers.alertmanager"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest_asyncio
 
 from bot.config import parse_config
-from tests.e2e.harness import start_bot, bot_settings
+from tests.e2e.harness import bot_settings, start_bot
 
 CONFIG = """
 oncall:

@@ -11,7 +11,7 @@ import pytest_asyncio
 
 from bot.config import parse_config
 from tests.alert_builders import am_alert, am_body
-from tests.e2e.harness import ALERT_TOKEN, eventually, start_bot, bot_settings
+from tests.e2e.harness import ALERT_TOKEN, bot_settings, eventually, start_bot
 
 GROUPS, PER_GROUP, PER_BODY = 50, 100, 50
 

@@ -1,0 +1,562 @@
+"""Alert ingest: warroom's `POST /webhooks/alertmanager` next to the real Alertmanager's `POST /api/v2/alerts`.
+
+Both servers get the same load shape: two concurrent sender tasks over one `httpx.AsyncClient` (HTTP/1.1,
+at most 2 keep-alive connections), each sending the next body as soon as the previous answer arrives,
+for `--duration` seconds per phase (or `--requests` requests), at each batch size (alerts per request).
+Bodies are deterministic and pre-generated: a few hundred services, each request one group
+(service + alertname) whose alerts differ by pod and instance, so fingerprints vary and groups spread.
+
+- Alertmanager (Debian `prometheus-alertmanager`, `make servers`) runs on loopback with its default
+  grouping timers and a receiver without integrations, so the measure is its ingest API (the alerts
+  still go through its dispatcher and aggregation groups). Bodies: JSON lists of
+  {labels, annotations, startsAt, generatorURL}.
+- warroom runs as `python -m bot.cli serve` (SQLite, WARROOM_LOCAL_MODE=true: the built-in Slack
+  emulator), and gets webhook v4 bodies with `Authorization: Bearer <token>`; it answers 202.
+
+Prints alerts/s, requests/s, p50/p99 request latency, server CPU seconds, both servers' peak RSS and the
+ratio warroom/Alertmanager at each batch size. Exit status 0 unless the set-up itself fails.
+
+    .venv/bin/python bench/ingest.py [--duration 10] [--batches 1,100] [--requests 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from bot.domain.alert import fingerprint
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"
+TOKEN = "bench-alert-token"  # a throwaway token for a loopback run
+ENDPOINT = "/webhooks/alertmanager"
+CONNECTIONS = 2
+SENDERS = 2
+WARMUP_REQUESTS = 20
+FIRING_ENDS_AT = "0001-01-01T00:00:00Z"
+ALERTNAMES = [
+    ("HighErrorRate", "critical", "5xx ratio above 5% for 5m"),
+    ("HighLatencyP99", "warning", "p99 latency above 750ms"),
+    ("PodCrashLooping", "critical", "container restarted more than 3 times in 10m"),
+    ("KubePodNotReady", "warning", "pod not ready for more than 15m"),
+    ("DiskWillFillIn4Hours", "warning", "disk predicted to fill within 4h"),
+    ("TargetDown", "critical", "scrape target unreachable"),
+    ("CPUThrottlingHigh", "info", "CPU throttled above 25%"),
+    ("ErrorBudgetBurn", "critical", "burning error budget at 14.4x"),
+]
+SERVICE_WORDS = [
+    "checkout",
+    "cart",
+    "payments",
+    "ledger",
+    "search",
+    "catalog",
+    "pricing",
+    "inventory",
+    "shipping",
+    "orders",
+    "accounts",
+    "auth",
+    "profile",
+    "billing",
+    "invoices",
+    "notify",
+    "email",
+    "sms",
+    "push",
+    "gateway",
+    "edge",
+    "cdn",
+    "media",
+    "images",
+    "video",
+    "recommend",
+    "ranking",
+    "ads",
+    "fraud",
+    "risk",
+    "kyc",
+    "reports",
+    "export",
+    "import",
+    "sync",
+    "scheduler",
+    "queue",
+    "worker",
+    "cache",
+    "session",
+]
+SUFFIXES = ["api", "svc", "worker", "db", "gateway", "cron", "consumer", "frontend"]
+CLUSTERS = [
+    ("prod-eu-1", "eu-west-1"),
+    ("prod-eu-2", "eu-central-1"),
+    ("prod-us-1", "us-east-1"),
+    ("prod-ap-1", "ap-south-1"),
+]
+
+
+# ---- alert bodies ---------------------------------------------------------------------------------
+
+
+def services(count: int) -> list[str]:
+    """`count` distinct, realistic service names (checkout-api, payments-worker, ...)."""
+    base = [f"{w}-{s}" for s in SUFFIXES for w in SERVICE_WORDS]
+    return [base[i % len(base)] + (f"-{i // len(base)}" if i >= len(base) else "") for i in range(count)]
+
+
+def group_alerts(request_no: int, batch: int, svc_names: list[str], base: datetime) -> list[dict[str, Any]]:
+    """The alerts of request `request_no`: one group (service, alertname), `batch` pods of it."""
+    service = svc_names[request_no % len(svc_names)]
+    alertname, severity, summary = ALERTNAMES[(request_no // len(svc_names)) % len(ALERTNAMES)]
+    cluster, region = CLUSTERS[(request_no * 7) % len(CLUSTERS)]
+    starts = (base + timedelta(seconds=request_no)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    alerts = []
+    for j in range(batch):
+        replica = (request_no * 31 + j) % 997  # overlapping but varied pods: some repeats, mostly new
+        labels = {
+            "alertname": alertname,
+            "service": service,
+            "severity": severity,
+            "cluster": cluster,
+            "region": region,
+            "namespace": service.split("-")[0],
+            "instance": f"10.{(replica >> 8) % 256}.{replica % 256}.{(j * 13) % 250 + 2}:9100",
+            "pod": f"{service}-{replica:05x}-{j % 7}",
+            "job": "kubernetes-pods",
+        }
+        alerts.append(
+            {
+                "labels": labels,
+                "annotations": {
+                    "summary": f"{service}: {summary}",
+                    "description": f"{alertname} on {labels['pod']} in {cluster} ({region}).",
+                    "runbook_url": f"https://runbooks.example.com/{alertname.lower()}",
+                },
+                "startsAt": starts,
+                "generatorURL": f"http://prometheus.{cluster}.example.com/graph?g0.expr=ALERTS%7Balertname%3D%22{alertname}%22%7D",
+            }
+        )
+    return alerts
+
+
+def v4_body(alerts: list[dict[str, Any]]) -> dict[str, Any]:
+    """An Alertmanager webhook v4 body for one firing group."""
+    common_labels = dict(alerts[0]["labels"])
+    common_ann = dict(alerts[0]["annotations"])
+    for a in alerts[1:]:
+        common_labels = {k: v for k, v in common_labels.items() if a["labels"].get(k) == v}
+        common_ann = {k: v for k, v in common_ann.items() if a["annotations"].get(k) == v}
+    group_labels = {k: alerts[0]["labels"][k] for k in ("alertname", "service")}
+    return {
+        "receiver": "warroom",
+        "status": "firing",
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": a["labels"],
+                "annotations": a["annotations"],
+                "startsAt": a["startsAt"],
+                "endsAt": FIRING_ENDS_AT,
+                "generatorURL": a["generatorURL"],
+                "fingerprint": fingerprint(a["labels"]),
+            }
+            for a in alerts
+        ],
+        "groupLabels": group_labels,
+        "commonLabels": common_labels,
+        "commonAnnotations": common_ann,
+        "externalURL": "http://alertmanager.example.com:9093",
+        "version": "4",
+        "groupKey": '{}:{alertname="' + group_labels["alertname"] + '", service="' + group_labels["service"] + '"}',
+        "truncatedAlerts": 0,
+    }
+
+
+@dataclass
+class Bodies:
+    """Pre-encoded request bodies for one batch size, for both targets (same alerts)."""
+
+    batch: int
+    warroom: list[bytes]
+    alertmanager: list[bytes]
+
+
+def make_bodies(batch: int, pool: int, n_services: int) -> Bodies:
+    """`pool` requests' worth of alerts at this batch size, JSON-encoded once."""
+    names = services(n_services)
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    warroom, am = [], []
+    for i in range(pool):
+        alerts = group_alerts(i, batch, names, base)
+        am.append(json.dumps(alerts).encode())
+        warroom.append(json.dumps(v4_body(alerts)).encode())
+    return Bodies(batch, warroom, am)
+
+
+# ---- measuring ------------------------------------------------------------------------------------
+
+
+def avg_kib(bodies: list[bytes]) -> float:
+    return sum(map(len, bodies)) / len(bodies) / 1024
+
+
+def pct(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank)."""
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(p / 100 * len(s)) - 1))]
+
+
+def proc_status(pid: int, field: str) -> float:
+    """A kB field of /proc/<pid>/status (VmHWM, VmRSS) in MiB."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (and its waited-for children), in seconds."""
+    with contextlib.suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return float("nan")
+
+
+@dataclass
+class Result:
+    """One phase: requests sent, alerts accepted, latencies (s), wall time (s), server CPU (s)."""
+
+    requests: int
+    alerts: int
+    errors: int
+    latencies: list[float]
+    wall: float
+    cpu: float
+    client_cpu: float
+    first_error: str = ""
+
+    @property
+    def alerts_per_s(self) -> float:
+        return self.alerts / self.wall if self.wall else 0.0
+
+    @property
+    def p99_ms(self) -> float:
+        return pct(self.latencies, 99) * 1000 if self.latencies else float("nan")
+
+    def line(self, name: str) -> str:
+        lat = [x * 1000 for x in self.latencies] or [float("nan")]
+        err = f"  errors {self.errors} ({self.first_error})" if self.errors else ""
+        if self.client_cpu > 0.85 * self.wall:
+            err += "\n    ^ client-bound: the Python load generator saturated a core; the server could take more"
+        return (
+            f"  {name:<13} {self.alerts_per_s:9.0f} alerts/s  {self.requests / self.wall:7.0f} req/s"
+            f"  p50 {statistics.median(lat):7.2f} ms  p99 {pct(lat, 99):7.2f} ms  max {max(lat):7.1f} ms"
+            f"  CPU server {self.cpu:4.1f} s, client {self.client_cpu:4.1f} s in {self.wall:4.1f} s{err}"
+        )
+
+
+async def run_phase(
+    client: httpx.AsyncClient,
+    url: str,
+    bodies: list[bytes],
+    batch: int,
+    headers: dict[str, str],
+    ok: set[int],
+    duration: float,
+    max_requests: int,
+    pid: int,
+    tally: dict[str, Any] | None = None,
+) -> Result:
+    """Two senders post bodies back to back until the duration (or request count) is reached.
+
+    With `tally`, each answer is read as warroom's ingest reply and summed into it (declared, deduplicated,
+    incidents touched).
+    """
+    latencies: list[float] = []
+    counters = {"next": 0, "errors": 0}
+    first_error: list[str] = []
+    cpu0, client0 = cpu_seconds(pid), time.process_time()
+    start = time.perf_counter()
+    deadline = start + duration
+
+    async def sender() -> None:
+        while time.perf_counter() < deadline:
+            n = counters["next"]
+            if max_requests and n >= max_requests:
+                return
+            counters["next"] = n + 1
+            body = bodies[n % len(bodies)]
+            t0 = time.perf_counter()
+            try:
+                response = await client.post(url, content=body, headers=headers)
+                status, text = response.status_code, response.text
+                if tally is not None and status in ok:
+                    reply = response.json()
+                    tally["declared"] += len(reply.get("declared", []))
+                    tally["deduplicated"] += reply.get("deduplicated", 0)
+                    tally["incidents"].update(reply.get("incidents", []))
+            except httpx.HTTPError as exc:
+                status, text = 0, repr(exc)
+            latencies.append(time.perf_counter() - t0)
+            if status not in ok:
+                counters["errors"] += 1
+                if not first_error:
+                    first_error.append(f"{status} {text[:120]}")
+
+    await asyncio.gather(*(sender() for _ in range(SENDERS)))
+    wall = time.perf_counter() - start
+    done = len(latencies)
+    errors = counters["errors"]
+    cpu, client_cpu = cpu_seconds(pid) - cpu0, time.process_time() - client0
+    return Result(done, (done - errors) * batch, errors, latencies, wall, cpu, client_cpu, "".join(first_error))
+
+
+async def warm_up(client: httpx.AsyncClient, url: str, bodies: list[bytes], headers: dict[str, str]) -> None:
+    for body in bodies[-WARMUP_REQUESTS:]:
+        with contextlib.suppress(httpx.HTTPError):
+            await client.post(url, content=body, headers=headers)
+
+
+async def settle(pid: int, max_wait: float = 30.0) -> float:
+    """Wait until the server's CPU use drops (background work from the last phase done); seconds waited."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < max_wait:
+        before = cpu_seconds(pid)
+        await asyncio.sleep(0.25)
+        if cpu_seconds(pid) - before < 0.02:
+            break
+    return time.perf_counter() - t0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_http(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float = 30.0) -> None:
+    """Poll `url` every 50 ms until it answers 200."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=1.0) as c:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{what} exited with {proc.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await c.get(url)).status_code == 200:
+                    return
+            await asyncio.sleep(0.05)
+    raise RuntimeError(f"{what} not ready after {timeout:.0f} s ({url})")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def new_client() -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+    return httpx.AsyncClient(http1=True, http2=False, limits=limits, timeout=60.0)
+
+
+# ---- the two targets ------------------------------------------------------------------------------
+
+
+def find_alertmanager() -> str | None:
+    for name in ("prometheus-alertmanager", "alertmanager"):
+        found = shutil.which(name) or (f"/usr/bin/{name}" if os.access(f"/usr/bin/{name}", os.X_OK) else None)
+        if found:
+            return found
+    return None
+
+
+async def bench_alertmanager(
+    tmp: Path, all_bodies: list[Bodies], args: argparse.Namespace
+) -> tuple[dict[int, Result], float] | None:
+    binary = find_alertmanager()
+    if binary is None:
+        print("alertmanager: binary not found (prometheus-alertmanager or alertmanager): run `make servers`")
+        return None
+    config = {
+        # Alertmanager's default timers; the receiver has no integrations, so nothing is sent anywhere.
+        "route": {
+            "receiver": "null",
+            "group_by": ["service", "alertname"],
+            "group_wait": "30s",
+            "group_interval": "5m",
+            "repeat_interval": "4h",
+        },
+        "receivers": [{"name": "null"}],
+    }
+    am_dir = tmp / "am"
+    am_dir.mkdir()
+    (am_dir / "am.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    port = free_port()
+    url = f"http://{HOST}:{port}"
+    log = (am_dir / "am.log").open("wb")
+    argv = [
+        binary,
+        f"--config.file={am_dir / 'am.yml'}",
+        f"--storage.path={am_dir / 'data'}",
+        f"--web.listen-address={HOST}:{port}",
+        "--cluster.listen-address=",
+        f"--web.external-url={url}",
+        "--log.level=warn",
+    ]
+    proc = subprocess.Popen(argv, cwd=am_dir, stdout=log, stderr=subprocess.STDOUT)
+    results: dict[int, Result] = {}
+    try:
+        await wait_http(f"{url}/-/ready", proc, "alertmanager")
+        headers = {"Content-Type": "application/json"}
+        async with new_client() as client:
+            for bodies in all_bodies:
+                await warm_up(client, f"{url}/api/v2/alerts", bodies.alertmanager, headers)
+                results[bodies.batch] = await run_phase(
+                    client, f"{url}/api/v2/alerts", bodies.alertmanager, bodies.batch, headers, {200},
+                    args.duration, args.requests, proc.pid,
+                )  # fmt: skip
+                print(results[bodies.batch].line(f"AM batch {bodies.batch}"), flush=True)
+        return results, proc_status(proc.pid, "VmHWM")
+    finally:
+        stop(proc)
+        log.close()
+
+
+async def bench_warroom(
+    tmp: Path, all_bodies: list[Bodies], args: argparse.Namespace
+) -> tuple[dict[int, Result], float] | None:
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WARROOM_", "DISCORD_"))},
+        "WARROOM_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'bench.db'}",
+        "WARROOM_PORT": str(port),
+        "WARROOM_HOST": HOST,
+        "WARROOM_ALERT_TOKEN": TOKEN,
+        "WARROOM_LOG_LEVEL": "WARNING",
+        "WARROOM_LOCAL_MODE": "true",
+    }
+    log_path = tmp / "bot.log"
+    log = log_path.open("wb")
+    python = ROOT / ".venv" / "bin" / "python"
+    argv = [str(python if python.exists() else Path(sys.executable)), "-m", "bot.cli", "serve"]
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://{HOST}:{port}{ENDPOINT}"
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
+    results: dict[int, Result] = {}
+    try:
+        try:
+            await wait_http(f"http://{HOST}:{port}/healthz", proc, "warroom", timeout=60)
+        except RuntimeError as exc:
+            tail = "\n    ".join(log_path.read_text(errors="replace").splitlines()[-15:])
+            print(f"warroom: could not start ({exc}); log tail:\n    {tail}")
+            return None
+        async with new_client() as client:
+            probe = await client.post(url, content=all_bodies[0].warroom[0], headers=headers)
+            if probe.status_code != 202:
+                if probe.status_code in (404, 405):
+                    why = f"POST {ENDPOINT} answered {probe.status_code}: the endpoint does not exist yet"
+                else:
+                    why = f"POST {ENDPOINT} answered {probe.status_code} (expected 202): {probe.text[:200]}"
+                print(f"warroom: NOT MEASURED - {why}")
+                return None
+            reply = probe.json()
+            print(f"  (probe: 202, accepted={reply.get('accepted')}, incidents={len(reply.get('incidents', []))})")
+            for bodies in all_bodies:
+                await warm_up(client, url, bodies.warroom, headers)
+                waited = await settle(proc.pid)
+                tally: dict[str, Any] = {"declared": 0, "deduplicated": 0, "incidents": set()}
+                results[bodies.batch] = await run_phase(
+                    client, url, bodies.warroom, bodies.batch, headers, {202}, args.duration, args.requests, proc.pid,
+                    tally,
+                )  # fmt: skip
+                print(results[bodies.batch].line(f"warroom b{bodies.batch}"), flush=True)
+                print(
+                    f"    replies: {tally['declared']} incidents declared, {tally['deduplicated']} alerts deduplicated,"
+                    f" {len(tally['incidents'])} distinct incidents touched (settled {waited:.1f} s before the phase)"
+                )
+        return results, proc_status(proc.pid, "VmHWM")
+    finally:
+        stop(proc)
+        log.close()
+        problems = [ln for ln in log_path.read_text(errors="replace").splitlines() if "ERROR" in ln or "WARNING" in ln]
+        if problems:
+            print(f"  bot log: {len(problems)} WARNING/ERROR lines, last: {problems[-1][:200]}")
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase (default 10)")
+    parser.add_argument("--batches", default="1,100", help="alerts per request, comma-separated (default 1,100)")
+    parser.add_argument("--requests", type=int, default=0, help="stop a phase after this many requests (0: duration)")
+    parser.add_argument("--services", type=int, default=300, help="distinct services (default 300)")
+    parser.add_argument("--pool", type=int, default=2000, help="distinct request bodies per batch size")
+    parser.add_argument("--skip-warroom", action="store_true", help="measure Alertmanager only")
+    args = parser.parse_args()
+    batches = [int(b) for b in args.batches.split(",") if b.strip()]
+
+    t0 = time.perf_counter()
+    all_bodies = [make_bodies(b, max(50, min(args.pool, 50_000 // b)), args.services) for b in batches]
+    print(
+        f"alert ingest: {SENDERS} senders over {CONNECTIONS} keep-alive HTTP/1.1 connections, "
+        f"{args.duration:g} s per phase{f' (max {args.requests} requests)' if args.requests else ''}, "
+        f"batches {batches}, {args.services} services, {os.cpu_count()} cores "
+        f"(bodies built in {time.perf_counter() - t0:.1f} s)"
+    )
+    for b in all_bodies:
+        print(
+            f"  batch {b.batch}: {len(b.warroom)} distinct bodies, avg v4 {avg_kib(b.warroom):.1f} KiB,"
+            f" API v2 {avg_kib(b.alertmanager):.1f} KiB"
+        )
+
+    tmp = Path(tempfile.mkdtemp(prefix="warroom-bench-ingest-"))
+    try:
+        print(f"Alertmanager POST /api/v2/alerts ({find_alertmanager() or 'not installed'}):", flush=True)
+        am = await bench_alertmanager(tmp, all_bodies, args)
+        wr = None
+        if not args.skip_warroom:
+            print(f"warroom POST {ENDPOINT} (SQLite, local mode):", flush=True)
+            wr = await bench_warroom(tmp, all_bodies, args)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print("summary:")
+    if am:
+        print(f"  Alertmanager peak RSS (VmHWM) {am[1]:7.1f} MiB")
+    if wr:
+        print(f"  warroom bot peak RSS (VmHWM)  {wr[1]:7.1f} MiB")
+    for batch in batches:
+        a = am[0].get(batch) if am else None
+        w = wr[0].get(batch) if wr else None
+        fa = f"{a.alerts_per_s:9.0f} alerts/s p99 {a.p99_ms:7.2f} ms" if a else "  (not measured)"
+        fw = f"{w.alerts_per_s:9.0f} alerts/s p99 {w.p99_ms:7.2f} ms" if w else "  (not measured)"
+        ratio = ""
+        if a and w and a.alerts_per_s:
+            ratio = f"  warroom/AM: alerts/s {w.alerts_per_s / a.alerts_per_s:5.2f}x, p99 {w.p99_ms / a.p99_ms:5.2f}x"
+        print(f"  batch {batch:>4}: warroom {fw} | Alertmanager {fa}{ratio}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
