@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
@@ -33,6 +34,8 @@ from bot.services.stats import Telemetry, database_ready
 from handlers import slack as slack_handlers
 from handlers.http import ApiAuth, HttpDeps, create_app
 from handlers.webhooks.common import WebhookAuth
+from handlers.webhooks.sns import CertFetcher, HttpCertFetcher, SnsVerifier
+from handlers.webhooks.sns_route import cloudwatch_receiver
 from integrations.slack_rooms import SlackChatRoom, make_client
 from integrations.slack_rooms.pacing import Pacer
 
@@ -130,6 +133,8 @@ def build(
     clock: Clock | None = None,
     config: AppConfig | None = None,
     poll_interval: float = 1.0,
+    cert_fetcher: CertFetcher | None = None,
+    sns_confirm: Callable[[str], Awaitable[None]] | None = None,
 ) -> Container:
     """Wire the bot. Nothing is started or connected until `Container.start()`."""
     clock = clock or SystemClock()
@@ -219,6 +224,17 @@ def build(
     async def ready() -> tuple[bool, str]:
         return await database_ready(deps)
 
+    async def confirm_subscription(url: str) -> None:
+        async with httpx.AsyncClient(timeout=10) as http:
+            resp = await http.get(url)
+            resp.raise_for_status()
+        log.info("confirmed the SNS subscription (%s)", url.split("?")[0])
+
+    cloudwatch = cloudwatch_receiver(
+        verifier=SnsVerifier(cert_fetcher or HttpCertFetcher()),
+        topics=list(config.cloudwatch.topics),
+        confirm=sns_confirm or confirm_subscription,
+    )
     api_token = settings.api_token.get_secret_value() if settings.api_token else None
     http_deps = HttpDeps(
         deps=deps,
@@ -232,6 +248,7 @@ def build(
             token=settings.alert_token.get_secret_value() if settings.alert_token else None,
             local_mode=settings.local_mode,
         ),
+        cloudwatch=cloudwatch,
     )
     holder: dict[str, Container] = {}
 

@@ -616,6 +616,21 @@ class EscalationConfig(_Section):
         return tiers
 
 
+class CloudWatchConfig(_Section):
+    """CloudWatch alarms via SNS: the topics whose notifications are accepted (exact ARNs or `...:*`)."""
+
+    topics: list[str] = Field(default_factory=list)
+
+    @field_validator("topics")
+    @classmethod
+    def _check_arns(cls, topics: list[str]) -> list[str]:
+        """Each entry is an SNS topic ARN, optionally ending in `*`."""
+        for t in topics:
+            if not re.fullmatch(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.*-]+", t):
+                raise ValueError(f"{t!r} is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)")
+        return topics
+
+
 class AppConfig(_Section):
     """The whole rules file (`warroom.yml`); every section has defaults."""
 
@@ -628,6 +643,7 @@ class AppConfig(_Section):
     severity_rules: list[SeverityRule] = Field(default_factory=list)
     silences: list[Silence] = Field(default_factory=list)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    cloudwatch: CloudWatchConfig = Field(default_factory=CloudWatchConfig)
 
     _source: Path | None = PrivateAttr(default=None)
 

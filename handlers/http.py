@@ -282,6 +282,7 @@ def create_app(
         if h.cloudwatch is None:
             return error(404, "not_found", "the CloudWatch receiver is not configured")
         try:
+            h.webhook_auth.check(request)
             body = await read_body(request, h.max_body)
             found, message_id, reply = await h.cloudwatch(request, body)
         except WebhookError as exc:

@@ -81,12 +81,14 @@ class RunningBot:
         await self.task
 
 
-async def start_bot(settings: Settings, workspace: Workspace, config: AppConfig | None = None) -> RunningBot:
+async def start_bot(
+    settings: Settings, workspace: Workspace, config: AppConfig | None = None, **build_kwargs: Any
+) -> RunningBot:
     """Migrate, build and serve the bot on a free loopback port; point the workspace's events at it."""
     from bot.db.migrate import upgrade
 
     await asyncio.to_thread(upgrade, settings.database_url)
-    container = build(settings, config=config, poll_interval=0.05)
+    container = build(settings, config=config, poll_interval=0.05, **build_kwargs)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

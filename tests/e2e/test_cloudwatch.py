@@ -1,0 +1,87 @@
+"""CloudWatch alarms through SNS into the real ASGI app: verified, allow-listed, deduplicated on MessageId."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest_asyncio
+
+from bot.config import parse_config
+from tests.e2e.harness import ALERT_TOKEN, bot_settings, start_bot
+from tests.sns_support import CERT_URL, TOPIC, FakeFetcher, SigningIdentity, alarm, confirmation, notification
+
+HEADERS = {"Authorization": f"Bearer {ALERT_TOKEN}", "Content-Type": "text/plain; charset=UTF-8"}
+
+
+@pytest_asyncio.fixture
+async def cw_bot(tmp_path, slack_workspace, slack_emulator):
+    slack_workspace.rate_limit_scale = None
+    now = datetime.now(UTC)
+    ident = SigningIdentity.create(not_before=now - timedelta(days=1), not_after=now + timedelta(days=30))
+    fetcher = FakeFetcher({CERT_URL: ident.cert_pem})
+    confirmed: list[str] = []
+
+    async def confirm(url: str) -> None:
+        confirmed.append(url)
+
+    settings = bot_settings(f"sqlite+aiosqlite:///{tmp_path / 'cw.db'}", slack_emulator.api_url)
+    config = parse_config(f"cloudwatch:\n  topics: ['{TOPIC}']\n")
+    running = await start_bot(settings, slack_workspace, config, cert_fetcher=fetcher, sns_confirm=confirm)
+    running.ident, running.fetcher, running.confirmed = ident, fetcher, confirmed
+    yield running
+    await running.stop()
+
+
+async def post(bot, msg, headers=HEADERS):
+    async with bot.http as http:
+        return await http.post("/webhooks/cloudwatch", content=json.dumps(msg).encode(), headers=headers)
+
+
+async def test_alarm_declares_and_ok_resolves_the_alert(cw_bot):
+    bot = cw_bot
+    r = await post(bot, bot.ident.sign(notification(alarm("ALARM")), "2"))
+    assert r.status_code == 202, r.text
+    ref = r.json()["declared"][0]
+    inc = (await bot.http.get(f"/api/v1/incidents/{ref}")).json()
+    assert inc["services"] == ["acme-prod-payments-db"]
+    assert inc["alertnames"] == ["acme-prod-payments-db-cpu-high"]
+    assert inc["severity"] == "SEV3" and inc["severity_confirmed"] is False  # no rule and no severity label
+    # SNS retries reuse the MessageId: nothing changes twice.
+    again = await post(bot, bot.ident.sign(notification(alarm("ALARM")), "2"))
+    assert again.status_code == 202 and again.json()["duplicate_request"] is True
+    ok = await post(bot, bot.ident.sign(notification(alarm("OK"), MessageId="ok-1"), "1"))
+    assert ok.status_code == 202 and ok.json()["resolved"] == 1
+    timeline = (await bot.http.get(f"/api/v1/incidents/{ref}")).json()["timeline"]
+    assert [e["kind"] for e in timeline if e["kind"].startswith("alerts.")] == [
+        "alerts.resolved",
+        "alerts.all_resolved",
+    ]
+
+
+async def test_rejections_store_nothing(cw_bot):
+    bot = cw_bot
+    signed = bot.ident.sign(notification(alarm("ALARM")), "2")
+    tampered = dict(signed, Message=signed["Message"].replace("85.0", "15.0"))
+    assert (await post(bot, tampered)).json()["error"] == "bad_signature"
+    http_cert = bot.ident.sign(notification(alarm("ALARM")), "2", cert_url=CERT_URL.replace("https", "http"))
+    assert (await post(bot, http_cert)).json()["error"] == "bad_cert_url"
+    wrong_host = bot.ident.sign(
+        notification(alarm("ALARM")), "2", cert_url="https://sns.us-east-1.amazonaws.com.evil.example/c.pem"
+    )
+    assert (await post(bot, wrong_host)).json()["error"] == "bad_cert_url"
+    other_topic = bot.ident.sign(notification(alarm("ALARM"), TopicArn=TOPIC.replace("alarms", "other")), "2")
+    r = await post(bot, other_topic)
+    assert r.status_code == 403 and r.json()["error"] == "unknown_topic"
+    assert (await post(bot, signed, headers={"Content-Type": "text/plain"})).status_code == 401
+    assert bot.fetcher.calls == [CERT_URL] * len(bot.fetcher.calls), "no fetch for a bad cert URL"
+    assert (await bot.http.get("/api/v1/incidents")).json()["incidents"] == []
+
+
+async def test_subscription_confirmation_only_for_allowed_topics(cw_bot):
+    bot = cw_bot
+    r = await post(bot, bot.ident.sign(confirmation(), "1"))
+    assert r.status_code == 202 and r.json()["sns"] == "subscription_confirmed"
+    assert len(bot.confirmed) == 1
+    r = await post(bot, bot.ident.sign(confirmation(TopicArn=TOPIC.replace("alarms", "other")), "1"))
+    assert r.status_code == 403 and len(bot.confirmed) == 1
