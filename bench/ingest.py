@@ -461,6 +461,9 @@ async def bench_warroom(
     log = log_path.open("wb")
     python = ROOT / ".venv" / "bin" / "python"
     argv = [str(python if python.exists() else Path(sys.executable)), "-m", "bot.cli", "serve"]
+    if os.environ.get("BENCH_PYSPY"):
+        argv = ["py-spy", "record", "-o", os.environ["BENCH_PYSPY"], "-f", "raw", "-r", "200", "--", *argv]
+        argv[0] = str(Path(sys.executable).parent / "py-spy")
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://{HOST}:{port}{ENDPOINT}"
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}

@@ -76,7 +76,10 @@ async def _serve(settings: Settings, *, migrate: bool) -> int:
         from bot.db.migrate import upgrade
 
         await asyncio.to_thread(upgrade, settings.database_url)
-    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP (not 0) so asyncio turns on TCP_NODELAY for accepted connections; with proto 0 every
+    # response waits ~40 ms on Nagle + delayed ACK.
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((settings.host, settings.port))
     host, port = sock.getsockname()[:2]

@@ -44,7 +44,7 @@ async def _own_bot(settings: Settings) -> AsyncIterator[str]:
         update={"database_url": f"sqlite+aiosqlite:///{tmp / 'demo.db'}", "local_mode_setting": True}
     )
     await asyncio.to_thread(upgrade, local.database_url)
-    sock = socket.socket()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # proto set: TCP_NODELAY
     sock.bind(("127.0.0.1", 0))
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     container = build(local)

@@ -10,9 +10,9 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, bindparam, select, text
 
 from bot.db.store import Tx
 from bot.db.tables import AlertRow, IncidentRow, SilenceRow
@@ -61,6 +61,28 @@ class _Group:
     items: list[tuple[Alert, Classification]] = field(default_factory=list)
 
 
+ALERTS = cast(Table, AlertRow.__table__)
+_EXISTING_COLS = (
+    ALERTS.c.id,
+    ALERTS.c.active_key,
+    ALERTS.c.severity,
+    ALERTS.c.incident_id,
+    ALERTS.c.count,
+    ALERTS.c.review,
+)
+
+
+@dataclass(slots=True)
+class _Existing:
+    """The columns of a firing alert row that ingest reads."""
+
+    id: int
+    severity: str
+    incident_id: int | None
+    count: int
+    review: bool
+
+
 async def ingest(deps: Deps, alerts: list[Alert], *, source: str, request_key: str | None = None) -> IngestResult:
     """Store a batch of alerts and turn them into incidents; idempotent per `request_key`."""
     policy = deps.alerts
@@ -79,19 +101,21 @@ async def ingest(deps: Deps, alerts: list[Alert], *, source: str, request_key: s
                 await tx.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(f"group:{key}")})
         existing = await _active_rows(tx, [active_key(a) for a in alerts])
         open_incidents = await _open_incidents(tx, list(groups))
-        silences = await _api_silences(tx, now)
+        silences = await _api_silences(tx, now) if await _any_api_silence(tx, now) else []
         for group in groups.values():
-            await _ingest_group(tx, deps, policy, group, existing, open_incidents, silences, now, source, result)
+            await _ingest_group(tx, policy, group, existing, open_incidents, silences, now, source, result)
     return result
 
 
-async def _active_rows(tx: Tx, keys: list[str]) -> dict[str, AlertRow]:
-    out: dict[str, AlertRow] = {}
+async def _active_rows(tx: Tx, keys: list[str]) -> dict[str, _Existing]:
+    out: dict[str, _Existing] = {}
     unique = list(dict.fromkeys(keys))
     for i in range(0, len(unique), 500):
-        q = select(AlertRow).where(AlertRow.active_key.in_(unique[i : i + 500]))
-        for row in (await tx.session.execute(q)).scalars():
-            out[str(row.active_key)] = row
+        q = select(*_EXISTING_COLS).where(ALERTS.c.active_key.in_(unique[i : i + 500]))
+        for r in (await tx.session.execute(q)).mappings():
+            out[str(r["active_key"])] = _Existing(
+                int(r["id"]), str(r["severity"]), r["incident_id"], int(r["count"]), bool(r["review"])
+            )
     return out
 
 
@@ -104,9 +128,16 @@ async def _open_incidents(tx: Tx, keys: list[str]) -> dict[str, IncidentRow]:
             .where(IncidentRow.group_key.in_(keys[i : i + 500]), IncidentRow.status.in_(open_states))
             .order_by(IncidentRow.id)
         )
+        if not tx.session.bind or tx.session.bind.dialect.name != "sqlite":
+            q = q.with_for_update()
         for row in (await tx.session.execute(q)).scalars():
             out[str(row.group_key)] = row  # the newest open incident of the group wins
     return out
+
+
+async def _any_api_silence(tx: Tx, now: datetime) -> bool:
+    q = select(SilenceRow.id).where(SilenceRow.ends_at > now, SilenceRow.expired_at.is_(None)).limit(1)
+    return (await tx.session.execute(q)).first() is not None
 
 
 async def _api_silences(tx: Tx, now: datetime) -> list[SilenceRow]:
@@ -126,10 +157,9 @@ def _silenced_by(alert: Alert, policy: AlertPolicy, silences: list[SilenceRow], 
 
 async def _ingest_group(
     tx: Tx,
-    deps: Deps,
     policy: AlertPolicy,
     group: _Group,
-    existing: dict[str, AlertRow],
+    existing: dict[str, _Existing],
     open_incidents: dict[str, IncidentRow],
     silences: list[SilenceRow],
     now: datetime,
@@ -143,144 +173,210 @@ async def _ingest_group(
         and now - incident.last_alert_at > policy.correlation_window
     ):
         incident = None  # the group went quiet for longer than the window: this is a new incident
-    to_attach: list[tuple[AlertRow, Classification]] = []
-    new_attached = 0
+    inserts: list[dict[str, Any]] = []  # new rows; "_attach" marks those joining the incident
+    updates: list[dict[str, Any]] = []  # repeats of firing rows
+    attach_existing: list[int] = []
+    attach_rows: list[dict[str, Any]] = []  # label/alertname data of everything that joins now
+    attach_cls: list[Classification] = []
     resolved_by_incident: dict[int, int] = defaultdict(int)
+    resolved_ids: list[int] = []
     for alert, cls in group.items:
         key = active_key(alert)
         row = existing.get(key)
         if alert.status is AlertStatus.RESOLVED:
             result.resolved += 1
             if row is None:
-                tx.session.add(_new_row(alert, cls, group.key, now, resolved=True))
+                inserts.append(_new_row(alert, cls, group.key, now, resolved=True))
                 continue
-            row.status, row.resolved_at, row.active_key = AlertStatus.RESOLVED.value, now, None
-            row.ends_at = alert.ends_at or now
-            row.last_seen_at = now
+            resolved_ids.append(row.id)
             del existing[key]
             if row.incident_id is not None:
                 resolved_by_incident[row.incident_id] += 1
             continue
         silenced = _silenced_by(alert, policy, silences, now)
+        declarable = silenced is None and cls.severity.rank <= policy.auto_declare_at.rank
         if row is not None:
             result.deduplicated += 1
             row.count += 1
-            row.last_seen_at = now
-            row.annotations = dict(alert.annotations)
-            if cls.severity.rank < Severity(row.severity).rank:
-                row.severity, row.severity_reason, row.severity_confirmed = (
-                    cls.severity.value,
-                    cls.reason,
-                    cls.confirmed,
-                )
+            severity = cls.severity.value if cls.severity.rank < Severity(row.severity).rank else row.severity
+            review = row.incident_id is None and silenced is None and not declarable
+            updates.append(
+                {
+                    "_id": row.id,
+                    "count": row.count,
+                    "last_seen_at": now,
+                    "annotations": dict(alert.annotations),
+                    "severity": severity,
+                    "silenced_by": silenced,
+                    "review": review,
+                }
+            )
+            row.severity = severity
+            if declarable and row.incident_id is None:
+                attach_existing.append(row.id)
+                attach_rows.append({"labels": alert.labels, "alertname": alert.alertname})
+                attach_cls.append(cls)
+                row.incident_id = -1  # joins below; a repeat in the same batch must not join twice
         else:
-            row = _new_row(alert, cls, group.key, now)
-            tx.session.add(row)
-            existing[key] = row
-        row.silenced_by = silenced
+            new = _new_row(alert, cls, group.key, now)
+            new["silenced_by"] = silenced
+            new["review"] = silenced is None and not declarable
+            if declarable:
+                new["_attach"] = True
+                attach_rows.append({"labels": alert.labels, "alertname": alert.alertname})
+                attach_cls.append(cls)
+            inserts.append(new)
+            existing[key] = _Existing(-1, cls.severity.value, -1 if declarable else None, 1, bool(new["review"]))
         if silenced is not None:
             result.silenced += 1
+        elif not declarable and (row is None or row.incident_id is None):
+            result.review += 1
+    if attach_rows:
+        incident = await _incident_for(
+            tx, policy, incident, group, attach_rows, attach_cls, open_incidents, now, source, result
+        )
+    incident_id = incident.id if incident is not None and attach_rows else None
+    if inserts:
+        for r in inserts:
+            r["incident_id"] = incident_id if r.pop("_attach", False) else None
+        await tx.session.execute(ALERTS.insert(), inserts)
+    if updates:
+        await tx.session.execute(
+            ALERTS.update()
+            .where(ALERTS.c.id == bindparam("_id"))
+            .values(
+                count=bindparam("count"),
+                last_seen_at=bindparam("last_seen_at"),
+                annotations=bindparam("annotations"),
+                severity=bindparam("severity"),
+                silenced_by=bindparam("silenced_by"),
+                review=bindparam("review"),
+            ),
+            updates,
+        )
+    if attach_existing and incident_id is not None:
+        await tx.session.execute(
+            ALERTS.update().where(ALERTS.c.id.in_(attach_existing)).values(incident_id=incident_id, review=False)
+        )
+    if resolved_ids:
+        await tx.session.execute(
+            ALERTS.update()
+            .where(ALERTS.c.id.in_(resolved_ids))
+            .values(status=AlertStatus.RESOLVED.value, resolved_at=now, ends_at=now, active_key=None, last_seen_at=now)
+        )
+    for rid, n in resolved_by_incident.items():
+        if rid < 0:
             continue
-        if cls.severity.rank > policy.auto_declare_at.rank:
-            if row.incident_id is None:
-                row.review = True
-                result.review += 1
-            continue
-        row.review = False
-        if row.incident_id is None:
-            to_attach.append((row, cls))
-    if to_attach:
-        top = worst([c for _, c in to_attach])
-        first = to_attach[0][0]
-        if incident is None:
-            incident = await create_incident(
-                tx,
-                now=now,
-                title=_title(first),
-                severity=top.severity,
-                actor=source,
-                severity_reason=top.reason,
-                severity_confirmed=top.confirmed,
-                group_key=group.key,
-            )
-            open_incidents[group.key] = incident
-            result.declared.append(incident.ref)
-        else:
-            locked = await tx.incident_row_by_id(incident.id, lock=True)
-            assert locked is not None
-            incident = locked
-            if top.severity.rank < Severity(incident.severity).rank:
-                await _raise_severity(tx, incident, top, now, source)
-        await tx.session.flush()
-        for row, _ in to_attach:
-            row.incident_id = incident.id
-            new_attached += 1
-        _blast_radius(incident, [r for r, _ in to_attach], policy, now)
-        incident.alerts_firing += new_attached
-        if incident.ref not in result.declared:
-            await tx.append_event(
-                chain=incident.ref,
-                incident_id=incident.id,
-                actor=source,
-                kind=EventKind.ALERTS_UPDATED.value,
-                at=now,
-                text=f"{new_attached} new alert(s) joined; {incident.alert_count} in all",
-                payload={"new": new_attached, "total": incident.alert_count, "firing": incident.alerts_firing},
-            )
-        await _schedule_card_refresh(tx, incident, policy, now)
-        result.touch(incident.ref)
-    for incident_id, n in resolved_by_incident.items():
-        await _alerts_resolved(tx, incident_id, n, now, source, result)
-        resolved_incident = await tx.incident_row_by_id(incident_id)
+        await _alerts_resolved(tx, rid, n, now, source, result)
+        resolved_incident = await tx.incident_row_by_id(rid)
         if resolved_incident is not None:
             await _schedule_card_refresh(tx, resolved_incident, policy, now)
 
 
-def _title(row: AlertRow) -> str:
-    summary = str((row.annotations or {}).get("summary") or "").strip()
+async def _incident_for(
+    tx: Tx,
+    policy: AlertPolicy,
+    incident: IncidentRow | None,
+    group: _Group,
+    attach_rows: list[dict[str, Any]],
+    attach_cls: list[Classification],
+    open_incidents: dict[str, IncidentRow],
+    now: datetime,
+    source: str,
+    result: IngestResult,
+) -> IncidentRow:
+    """Declare the group's incident, or update the open one (counts, blast radius, severity rise)."""
+    top = worst(attach_cls)
+    if incident is None:
+        first = attach_rows[0]
+        incident = await create_incident(
+            tx,
+            now=now,
+            title=_title_of(first["labels"], group.items),
+            severity=top.severity,
+            actor=source,
+            severity_reason=top.reason,
+            severity_confirmed=top.confirmed,
+            group_key=group.key,
+        )
+        open_incidents[group.key] = incident
+        result.declared.append(incident.ref)
+    elif top.severity.rank < Severity(incident.severity).rank:
+        await _raise_severity(tx, incident, top, now, source)
+    n = len(attach_rows)
+    _blast_radius(incident, attach_rows, policy, now)
+    incident.alerts_firing += n
+    if incident.ref not in result.declared:
+        await tx.append_event(
+            chain=incident.ref,
+            incident_id=incident.id,
+            actor=source,
+            kind=EventKind.ALERTS_UPDATED.value,
+            at=now,
+            text=f"{n} new alert(s) joined; {incident.alert_count} in all",
+            payload={"new": n, "total": incident.alert_count, "firing": incident.alerts_firing},
+        )
+    await _schedule_card_refresh(tx, incident, policy, now)
+    result.touch(incident.ref)
+    return incident
+
+
+def _title_of(labels: dict[str, str], items: list[tuple[Alert, Classification]]) -> str:
+    for alert, _ in items:
+        if alert.labels is labels or alert.labels == labels:
+            return _title_from(alert.annotations, alert.labels)
+    return _title_from({}, labels)
+
+
+def _title_from(annotations: dict[str, str], labels: dict[str, str]) -> str:
+    summary = str(annotations.get("summary") or "").strip()
     if summary:
         return " ".join(summary.split())[:200]
-    service = row.labels.get("service") or row.labels.get("job") or ""
-    return f"{row.alertname} on {service}" if service else row.alertname
+    service = labels.get("service") or labels.get("job") or ""
+    name = labels.get("alertname") or "alert"
+    return f"{name} on {service}" if service else name
 
 
-def _new_row(alert: Alert, cls: Classification, key: str, now: datetime, *, resolved: bool = False) -> AlertRow:
-    return AlertRow(
-        source=alert.source,
-        fingerprint=alert.fingerprint,
-        active_key=None if resolved else active_key(alert),
-        status=alert.status.value,
-        alertname=alert.alertname[:200],
-        labels=dict(alert.labels),
-        annotations=dict(alert.annotations),
-        group_key=key[:500],
-        severity=cls.severity.value,
-        severity_reason=cls.reason[:500],
-        severity_confirmed=cls.confirmed,
-        count=1,
-        starts_at=alert.starts_at,
-        ends_at=alert.ends_at,
-        first_seen_at=now,
-        last_seen_at=now,
-        resolved_at=now if resolved else None,
-        generator_url=alert.generator_url,
-        value=(alert.value or None) and str(alert.value)[:200],
-        review=False,
-    )
+def _new_row(alert: Alert, cls: Classification, key: str, now: datetime, *, resolved: bool = False) -> dict[str, Any]:
+    return {
+        "source": alert.source,
+        "fingerprint": alert.fingerprint,
+        "active_key": None if resolved else active_key(alert),
+        "status": alert.status.value,
+        "alertname": alert.alertname[:200],
+        "labels": dict(alert.labels),
+        "annotations": dict(alert.annotations),
+        "group_key": key[:500],
+        "severity": cls.severity.value,
+        "severity_reason": cls.reason[:500],
+        "severity_confirmed": cls.confirmed,
+        "count": 1,
+        "starts_at": alert.starts_at,
+        "ends_at": alert.ends_at,
+        "first_seen_at": now,
+        "last_seen_at": now,
+        "resolved_at": now if resolved else None,
+        "generator_url": alert.generator_url,
+        "value": str(alert.value)[:200] if alert.value else None,
+        "review": False,
+        "silenced_by": None,
+        "incident_id": None,
+    }
 
 
-def _blast_radius(incident: IncidentRow, rows: list[AlertRow], policy: AlertPolicy, now: datetime) -> None:
+def _blast_radius(incident: IncidentRow, rows: list[dict[str, Any]], policy: AlertPolicy, now: datetime) -> None:
     services = list(incident.services or [])
     names = list(incident.alertnames or [])
     regions = list(incident.regions or [])
     for r in rows:
-        svc = r.labels.get(policy.service_label) or r.labels.get("job") or ""
+        labels: dict[str, str] = r["labels"]
+        svc = labels.get(policy.service_label) or labels.get("job") or ""
         if svc and svc not in services:
             services.append(svc)
-        if r.alertname not in names:
-            names.append(r.alertname)
+        if r["alertname"] not in names:
+            names.append(r["alertname"])
         for label in REGION_LABELS:
-            reg = r.labels.get(label)
+            reg = labels.get(label)
             if reg and reg not in regions:
                 regions.append(reg)
     incident.services, incident.alertnames, incident.regions = services[:50], names[:50], regions[:20]

@@ -89,7 +89,7 @@ async def start_bot(
 
     await asyncio.to_thread(upgrade, settings.database_url)
     container = build(settings, config=config, poll_interval=0.05, **build_kwargs)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY on accept
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

@@ -140,7 +140,7 @@ async def receiver(slack_workspace: Workspace) -> AsyncIterator[Receiver]:
     """Run a tiny Starlette app on a free port and point the workspace's events_url at it."""
     recorder = Receiver()
     app = Starlette(routes=[Route("/slack/events", recorder.handle, methods=["POST"])])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY on accept
     sock.bind(("127.0.0.1", 0))
     sock.listen(16)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
