@@ -10,8 +10,9 @@ Bodies are deterministic and pre-generated: a few hundred services, each request
   grouping timers and a receiver without integrations, so the measure is its ingest API (the alerts
   still go through its dispatcher and aggregation groups). Bodies: JSON lists of
   {labels, annotations, startsAt, generatorURL}.
-- warroom runs as `python -m bot.cli serve` (SQLite, WARROOM_LOCAL_MODE=true: the built-in Slack
-  emulator), and gets webhook v4 bodies with `Authorization: Bearer <token>`; it answers 202.
+- warroom runs as `python -m bot.cli serve` (SQLite, Slack HTTP mode against the Slack emulator running in
+  this benchmark process with Slack's rate tiers on, so the bot's CPU does only the bot's work, as with real
+  Slack), and gets webhook v4 bodies with `Authorization: Bearer <token>`; it answers 202.
 
 Prints alerts/s, requests/s, p50/p99 request latency, server CPU seconds, both servers' peak RSS and the
 ratio warroom/Alertmanager at each batch size. Exit status 0 unless the set-up itself fails.
@@ -46,6 +47,7 @@ from bot.domain.alert import fingerprint
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 TOKEN = "bench-alert-token"  # a throwaway token for a loopback run
+SLACK_TOKEN, SLACK_SECRET = "xoxb-bench-token", "bench-signing-secret"
 ENDPOINT = "/webhooks/alertmanager"
 CONNECTIONS = 2
 SENDERS = 2
@@ -447,6 +449,19 @@ async def bench_alertmanager(
 async def bench_warroom(
     tmp: Path, all_bodies: list[Bodies], args: argparse.Namespace
 ) -> tuple[dict[int, Result], float] | None:
+    from integrations.local_workspace import EmulatorServer, Workspace
+
+    emulator = EmulatorServer(Workspace(token=SLACK_TOKEN, signing_secret=SLACK_SECRET, rate_limit_scale=1.0))
+    await emulator.start()
+    try:
+        return await _bench_warroom(tmp, all_bodies, args, emulator.api_url)
+    finally:
+        await emulator.stop()
+
+
+async def _bench_warroom(
+    tmp: Path, all_bodies: list[Bodies], args: argparse.Namespace, slack_api_url: str
+) -> tuple[dict[int, Result], float] | None:
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WARROOM_", "DISCORD_"))},
@@ -455,7 +470,12 @@ async def bench_warroom(
         "WARROOM_HOST": HOST,
         "WARROOM_ALERT_TOKEN": TOKEN,
         "WARROOM_LOG_LEVEL": "WARNING",
-        "WARROOM_LOCAL_MODE": "true",
+        "WARROOM_LOCAL_MODE": "false",
+        # Slack is the emulator, in this (bench) process: off the bot's CPU, as real Slack is, and with
+        # Slack's rate tiers on, so the war-room work paces itself the way it does in production.
+        "SLACK_BOT_TOKEN": SLACK_TOKEN,
+        "SLACK_SIGNING_SECRET": SLACK_SECRET,
+        "SLACK_API_URL": slack_api_url,
     }
     log_path = tmp / "bot.log"
     log = log_path.open("wb")

@@ -27,7 +27,7 @@ from bot.domain.ports import ChatRoom, Clock
 from bot.outbox import OutboxWorker, RetryPolicy
 from bot.redact import RedactingChatRoom, Redactor, install_log_redaction
 from bot.scheduler import Scheduler
-from bot.services.alerts import CARD_REFRESH
+from bot.services.alerts import CARD_REFRESH, note_joined_alerts
 from bot.services.deps import AlertPolicy, Deps
 from bot.services.reactors import WarRoomReactor
 from bot.services.stats import Telemetry, database_ready
@@ -203,6 +203,7 @@ def build(
 
     async def refresh_card(timer: ClaimedTimer) -> None:
         if timer.incident_id is not None:
+            await note_joined_alerts(deps, incident_id=timer.incident_id)
             await reactor.refresh(timer.incident_id)
 
     scheduler.register(CARD_REFRESH, refresh_card)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import socket
 import sys
@@ -87,13 +88,25 @@ async def _serve(settings: Settings, *, migrate: bool) -> int:
     base = f"http://{host}:{port}"
     container.set_public_url(base)
     server = uvicorn.Server(
-        uvicorn.Config(container.app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=5)
+        uvicorn.Config(
+            container.app,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+            http="httptools",  # C parser (uvicorn[standard]); h11 is pure Python
+        )
     )
     mode = "local mode (built-in Slack emulator)" if container.local else "Slack HTTP mode"
     log.info("warroom listening on %s — %s; database %s", base, mode, settings.database_url_display)
     if container.local:
         log.info("local Slack API at %s/local-slack/api/ ; try: warroom demo", base)
     print(f"warroom ready on {base} ({mode})", flush=True)
+    # Start-up objects live as long as the process: keep them out of every GC pass, and collect the young
+    # generation less often (alert storms allocate many short-lived dicts).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
     await server.serve(sockets=[sock])
     return 0
 
@@ -123,7 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "audit":
         return asyncio.run(_audit(settings))
     if args.command == "serve":
-        return asyncio.run(_serve(settings, migrate=not args.no_migrate))
+        import uvloop
+
+        return uvloop.run(_serve(settings, migrate=not args.no_migrate))
     if args.command == "demo":
         from bot.demo import run_demo
 

@@ -325,6 +325,32 @@ class Tx:
         await self.session.flush()
         return True
 
+    async def schedule_timer_once(
+        self,
+        *,
+        kind: str,
+        key: str,
+        due_at: datetime,
+        incident_id: int | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> None:
+        """Like schedule_timer in one statement (INSERT ... ON CONFLICT DO NOTHING): for hot paths."""
+        ins = postgresql.insert if self._store.dialect == "postgresql" else sqlite.insert
+        stmt = (
+            ins(TimerRow)
+            .values(
+                kind=kind,
+                key=key,
+                due_at=due_at,
+                incident_id=incident_id,
+                payload=payload or {},
+                status=PENDING,
+                attempts=0,
+            )
+            .on_conflict_do_nothing(index_elements=[TimerRow.key])
+        )
+        await self.session.execute(stmt)
+
     async def cancel_timer(self, key: str) -> bool:
         """Cancel a pending timer; False if there was none."""
         res = await self.session.execute(
@@ -341,6 +367,7 @@ class Store:
         self.dialect = engine.dialect.name
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.subscribers: list[Subscriber] = []
+        self.cache: dict[str, object] = {}  # small per-process caches of services (e.g. "no silences")
         self._commit_listeners: list[Callable[[], None]] = []
         # SQLite has one writer at a time: serialize our own writers instead of failing with SQLITE_BUSY.
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None

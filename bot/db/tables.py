@@ -42,6 +42,7 @@ class IncidentRow(Base):
     regions: Mapped[list[str]] = mapped_column(default=list)
     alert_count: Mapped[int] = mapped_column(default=0)
     alerts_firing: Mapped[int] = mapped_column(default=0)
+    alerts_unannounced: Mapped[int] = mapped_column(default=0)
     last_alert_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
 
@@ -150,13 +151,13 @@ class AlertRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(20))
-    fingerprint: Mapped[str] = mapped_column(String(128), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(128))
     active_key: Mapped[str | None] = mapped_column(String(160), unique=True)
     status: Mapped[str] = mapped_column(String(10))
-    alertname: Mapped[str] = mapped_column(String(200), index=True)
+    alertname: Mapped[str] = mapped_column(String(200))
     labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
     annotations: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    group_key: Mapped[str] = mapped_column(String(500), index=True)
+    group_key: Mapped[str] = mapped_column(String(500))
     severity: Mapped[str] = mapped_column(String(4))
     severity_reason: Mapped[str] = mapped_column(String(500), default="")
     severity_confirmed: Mapped[bool] = mapped_column(default=True)

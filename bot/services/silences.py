@@ -79,6 +79,9 @@ async def create(
     )
     async with deps.store.transaction() as tx:
         tx.session.add(row)
+    from bot.services.alerts import SILENCES_VERSION
+
+    SILENCES_VERSION[0] += 1
     return silence_json(row, now)
 
 

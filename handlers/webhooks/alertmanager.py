@@ -74,7 +74,7 @@ def _one(i: int, item: Any) -> Alert:
     starts = parse_time(am.startsAt, f"alerts[{i}].startsAt")
     ends = parse_time(am.endsAt, f"alerts[{i}].endsAt")
     try:
-        return Alert(
+        return Alert.checked(
             source="alertmanager",
             fingerprint=am.fingerprint or fingerprint(am.labels),
             status=am.status,
@@ -84,8 +84,5 @@ def _one(i: int, item: Any) -> Alert:
             ends_at=ends,
             generator_url=am.generatorURL,
         )
-    except ValidationError as exc:
-        cause = exc.errors()[0].get("ctx", {}).get("error")
-        if isinstance(cause, AlertError):
-            raise WebhookError(400, cause.code, f"alerts[{i}]: {cause.detail}") from None
-        raise WebhookError(400, "invalid_alert", f"alerts[{i}]: {exc.errors()[0].get('msg')}") from None
+    except AlertError as exc:
+        raise WebhookError(400, exc.code, f"alerts[{i}]: {exc.detail}") from None

@@ -70,7 +70,16 @@ async def test_group_members_join_the_open_incident(deps):
     inc = await incidents.get(deps, ref=r1.declared[0])
     assert inc.alert_count == 3
     _, events = await incidents.timeline(deps, ref=inc.ref)
-    assert events[-1].kind == EventKind.ALERTS_UPDATED.value and events[-1].payload["new"] == 2
+    assert events[-1].kind != EventKind.ALERTS_UPDATED.value, "joins are noted once per window, not per request"
+    await alerts.ingest(deps, [alert(instance="d")], source="alertmanager")
+    assert await alerts.note_joined_alerts(deps, incident_id=inc.id) == 3
+    assert await alerts.note_joined_alerts(deps, incident_id=inc.id) == 0
+    _, events = await incidents.timeline(deps, ref=inc.ref)
+    assert events[-1].kind == EventKind.ALERTS_UPDATED.value and events[-1].payload == {
+        "new": 3,
+        "total": 4,
+        "firing": 4,
+    }
 
 
 async def test_a_quiet_group_beyond_the_window_opens_a_new_incident(deps):
