@@ -31,8 +31,9 @@ typecheck: install
 test: install servers lint typecheck
 	$(BIN)/python -m pytest -q
 
-bench: install
+bench: install servers
 	$(BIN)/python bench/declare_latency.py
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache warroom.db*
