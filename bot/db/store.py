@@ -308,48 +308,18 @@ class Tx:
         incident_id: int | None = None,
         payload: dict[str, Any] | None = None,
     ) -> bool:
-        """Schedule a timer once per `key` (a second schedule with the same key changes nothing)."""
-        hit = await self.session.execute(select(TimerRow.id).where(TimerRow.key == key))
-        if hit.first() is not None:
-            return False
-        self.session.add(
-            TimerRow(
-                kind=kind,
-                key=key,
-                due_at=due_at,
-                incident_id=incident_id,
-                payload=payload or {},
-                status=PENDING,
-            )
-        )
-        await self.session.flush()
-        return True
-
-    async def schedule_timer_once(
-        self,
-        *,
-        kind: str,
-        key: str,
-        due_at: datetime,
-        incident_id: int | None = None,
-        payload: dict[str, Any] | None = None,
-    ) -> None:
-        """Like schedule_timer in one statement (INSERT ... ON CONFLICT DO NOTHING): for hot paths."""
+        """Schedule a timer once per `key` in one statement; False when the key already existed."""
         ins = postgresql.insert if self._store.dialect == "postgresql" else sqlite.insert
         stmt = (
             ins(TimerRow)
             .values(
-                kind=kind,
-                key=key,
-                due_at=due_at,
-                incident_id=incident_id,
-                payload=payload or {},
-                status=PENDING,
+                kind=kind, key=key, due_at=due_at, incident_id=incident_id, payload=payload or {}, status=PENDING,
                 attempts=0,
             )
             .on_conflict_do_nothing(index_elements=[TimerRow.key])
-        )
-        await self.session.execute(stmt)
+        )  # fmt: skip
+        res = await self.session.execute(stmt)
+        return bool(getattr(res, "rowcount", 0))
 
     async def cancel_timer(self, key: str) -> bool:
         """Cancel a pending timer; False if there was none."""

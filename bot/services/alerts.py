@@ -461,7 +461,7 @@ async def _schedule_card_refresh(tx: Tx, incident: IncidentRow, policy: AlertPol
     period = max(policy.card_refresh_seconds, 0.1)
     bucket = int(now.timestamp() // period)
     due = datetime.fromtimestamp((bucket + 1) * period, tz=now.tzinfo)
-    await tx.schedule_timer_once(
+    await tx.schedule_timer(
         kind=CARD_REFRESH,
         key=f"{CARD_REFRESH}:{incident.ref}:{bucket}",
         due_at=due,
