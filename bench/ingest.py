@@ -536,6 +536,7 @@ async def main() -> int:
     parser.add_argument("--services", type=int, default=300, help="distinct services (default 300)")
     parser.add_argument("--pool", type=int, default=2000, help="distinct request bodies per batch size")
     parser.add_argument("--skip-warroom", action="store_true", help="measure Alertmanager only")
+    parser.add_argument("--skip-alertmanager", action="store_true", help="measure warroom only (profiling)")
     args = parser.parse_args()
     batches = [int(b) for b in args.batches.split(",") if b.strip()]
 
@@ -556,10 +557,10 @@ async def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="warroom-bench-ingest-"))
     try:
         print(f"Alertmanager POST /api/v2/alerts ({find_alertmanager() or 'not installed'}):", flush=True)
-        am = await bench_alertmanager(tmp, all_bodies, args)
+        am = None if args.skip_alertmanager else await bench_alertmanager(tmp, all_bodies, args)
         wr = None
         if not args.skip_warroom:
-            print(f"warroom POST {ENDPOINT} (SQLite, local mode):", flush=True)
+            print(f"warroom POST {ENDPOINT} (SQLite; Slack = emulator in this process, rate tiers on):", flush=True)
             wr = await bench_warroom(tmp, all_bodies, args)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
