@@ -29,7 +29,9 @@ class Scheduler:
         max_attempts: int = 5,
         poll_interval: float = 1.0,
         worker_id: str | None = None,
+        concurrency: int = 8,
     ) -> None:
+        self.concurrency = concurrency
         self.store = store
         self.clock = clock
         self.lease = lease
@@ -45,29 +47,38 @@ class Scheduler:
         self.handlers[kind] = handler
 
     async def run_due(self) -> int:
-        """Fire every timer due now; return how many fired (or failed)."""
+        """Fire every timer due now, several at a time (a slow one, e.g. waiting on a rate limit, holds up
+        nobody); return how many fired or failed."""
         timers = await self.store.claim_timers(worker=self.worker_id, now=self.clock.now(), lease=self.lease)
-        for t in timers:
-            handler = self.handlers.get(t.kind)
-            try:
-                if handler is None:
-                    raise LookupError(f"no handler for timer kind {t.kind!r}")
-                await handler(t)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                retry = self.clock.now() + self.retry_delay if t.attempts < self.max_attempts else None
-                log.warning("timer %s failed (attempt %s): %s", t.key, t.attempts, exc)
-                await self.store.finish_timer(
-                    t.id,
-                    worker=self.worker_id,
-                    now=self.clock.now(),
-                    error=str(exc) or type(exc).__name__,
-                    retry_at=retry,
-                )
-            else:
-                await self.store.finish_timer(t.id, worker=self.worker_id, now=self.clock.now())
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def fire(t: ClaimedTimer) -> None:
+            async with gate:
+                await self._fire(t)
+
+        await asyncio.gather(*(fire(t) for t in timers))
         return len(timers)
+
+    async def _fire(self, t: ClaimedTimer) -> None:
+        handler = self.handlers.get(t.kind)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for timer kind {t.kind!r}")
+            await handler(t)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            retry = self.clock.now() + self.retry_delay if t.attempts < self.max_attempts else None
+            log.warning("timer %s failed (attempt %s): %s", t.key, t.attempts, exc)
+            await self.store.finish_timer(
+                t.id,
+                worker=self.worker_id,
+                now=self.clock.now(),
+                error=str(exc) or type(exc).__name__,
+                retry_at=retry,
+            )
+        else:
+            await self.store.finish_timer(t.id, worker=self.worker_id, now=self.clock.now())
 
     def start(self) -> None:
         """Run the timer loop in the background."""

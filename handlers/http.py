@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -84,8 +85,6 @@ def timeline_json(e: Event, redact: Callable[[str], str] = _same) -> dict[str, A
 
 def _silence_args(data: Any, deps: Deps) -> dict[str, Any]:
     """Arguments of a POST /api/v1/silences body: matchers, ends_at or duration_minutes, starts_at, comment."""
-    from datetime import datetime, timedelta
-
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")
     matchers = data.get("matchers")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -543,20 +542,3 @@ class Store:
 def new_worker_id(prefix: str = "worker") -> str:
     """A unique claim owner id for this process and worker."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def is_unique_violation(exc: BaseException) -> bool:
-    """True for an IntegrityError caused by a unique constraint."""
-    return isinstance(exc, IntegrityError)
-
-
-def chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
-    """Split an iterable into lists of at most `size`."""
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.db.tables import SilenceRow
 from bot.domain.alert import AlertError, check_labels
+from bot.services.alerts import SILENCES_VERSION
 from bot.services.deps import Deps
 from bot.services.errors import BadRequest, IncidentNotFound
 
@@ -79,8 +80,6 @@ async def create(
     )
     async with deps.store.transaction() as tx:
         tx.session.add(row)
-    from bot.services.alerts import SILENCES_VERSION
-
     SILENCES_VERSION[0] += 1
     return silence_json(row, now)
 
