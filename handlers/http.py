@@ -180,6 +180,13 @@ class _DbCollector(Collector):
                 f.add_metric([r], n)
         yield c
         yield f
+        a = CounterMetricFamily(
+            "warroom_alerts", "Alerts received, by source and outcome", labels=["source", "outcome"]
+        )
+        if t is not None:
+            for (source, outcome), n in t.alerts.items():
+                a.add_metric([source, outcome], n)
+        yield a
 
 
 @dataclass(slots=True)
@@ -246,6 +253,14 @@ def create_app(
         except Exception as exc:  # the database is down: 503 makes Alertmanager and SNS retry
             log.error("alert ingest failed: %s", exc)
             return error(503, "unavailable", "the alerts could not be stored; retry later")
+        h.telemetry.alerts_ingested(
+            source,
+            received=result.accepted if not result.duplicate_request else 0,
+            deduplicated=result.deduplicated,
+            silenced=result.silenced,
+            review=result.review,
+            resolved=result.resolved,
+        )
         return JSONResponse(
             {
                 "accepted": result.accepted,

@@ -18,6 +18,13 @@ class Telemetry:
     slack_rate_limited: Counter[str] = field(default_factory=Counter)
     delivery_failures: Counter[str] = field(default_factory=Counter)
     deliveries_done: Counter[str] = field(default_factory=Counter)
+    alerts: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def alerts_ingested(self, source: str, **outcomes: int) -> None:
+        """Count alerts by source and outcome (received, deduplicated, silenced, review, resolved)."""
+        for outcome, n in outcomes.items():
+            if n:
+                self.alerts[(source, outcome)] += n
 
     def rate_limited(self, method: str) -> None:
         """Count one HTTP 429 from Slack."""

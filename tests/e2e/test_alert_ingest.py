@@ -54,6 +54,8 @@ async def test_alertmanager_alert_opens_a_war_room_with_blast_radius(bot):
     inc = (await bot.http.get(f"/api/v1/incidents/{ref}")).json()
     assert inc["alert_count"] == 2 and inc["services"] == ["checkout-api"] and inc["alertnames"] == ["HighErrorRate"]
     assert inc["severity"] == "SEV2" and inc["group_key"] == "service=checkout-api,alertname=HighErrorRate"
+    metrics = (await bot.http.get("/metrics")).text
+    assert 'warroom_alerts_total{outcome="received",source="alertmanager"} 2.0' in metrics
 
 
 async def test_all_resolved_offers_the_resolve_button(bot):
