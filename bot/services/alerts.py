@@ -22,7 +22,7 @@ from bot.domain.events import EventKind
 from bot.domain.incident import Severity, Status
 from bot.domain.severity import Classification, classify, worst
 from bot.services.deps import AlertPolicy, Deps
-from bot.services.incidents import create_incident
+from bot.services.incidents import create_incident, record_event
 
 CARD_REFRESH = "card-refresh"
 REGION_LABELS = ("region", "aws_region", "zone_region")
@@ -445,15 +445,11 @@ async def _raise_severity(tx: Tx, incident: IncidentRow, top: Classification, no
     incident.severity_confirmed = top.confirmed
     if top.severity.is_major():
         incident.human_control = True
-    await tx.append_event(
-        chain=incident.ref,
-        incident_id=incident.id,
-        actor=source,
-        kind=EventKind.SEVERITY_CHANGED.value,
-        at=now,
+    await record_event(
+        tx, incident, actor=source, kind=EventKind.SEVERITY_CHANGED, at=now,
         text=f"raised severity {old.value} → {top.severity.value}: {top.reason}",
-        payload={"old": old.value, "new": top.severity.value, "reason": top.reason},
-    )
+        old=old.value, new=top.severity.value, reason=top.reason,
+    )  # fmt: skip
 
 
 async def _schedule_card_refresh(tx: Tx, incident: IncidentRow, policy: AlertPolicy, now: datetime) -> None:
@@ -477,15 +473,11 @@ async def note_joined_alerts(deps: Deps, *, incident_id: int) -> int:
         if incident is None or incident.alerts_unannounced <= 0:
             return 0
         n, incident.alerts_unannounced = incident.alerts_unannounced, 0
-        await tx.append_event(
-            chain=incident.ref,
-            incident_id=incident.id,
-            actor="warroom",
-            kind=EventKind.ALERTS_UPDATED.value,
-            at=now,
+        await record_event(
+            tx, incident, actor="warroom", kind=EventKind.ALERTS_UPDATED, at=now,
             text=f"{n} new alert(s) joined; {incident.alert_count} in all, {incident.alerts_firing} firing",
-            payload={"new": n, "total": incident.alert_count, "firing": incident.alerts_firing},
-        )
+            new=n, total=incident.alert_count, firing=incident.alerts_firing,
+        )  # fmt: skip
         return n
 
 
@@ -494,27 +486,17 @@ async def _alerts_resolved(tx: Tx, incident_id: int, n: int, now: datetime, sour
     if incident is None:
         return
     incident.alerts_firing = max(0, incident.alerts_firing - n)
-    incident.updated_at = now
     result.touch(incident.ref)
-    await tx.append_event(
-        chain=incident.ref,
-        incident_id=incident.id,
-        actor=source,
-        kind=EventKind.ALERTS_RESOLVED.value,
-        at=now,
+    await record_event(
+        tx, incident, actor=source, kind=EventKind.ALERTS_RESOLVED, at=now,
         text=f"{n} alert(s) resolved; {incident.alerts_firing} still firing",
-        payload={"resolved": n, "firing": incident.alerts_firing},
-    )
+        resolved=n, firing=incident.alerts_firing,
+    )  # fmt: skip
     if incident.alerts_firing == 0 and Status(incident.status).is_open:
-        await tx.append_event(
-            chain=incident.ref,
-            incident_id=incident.id,
-            actor=source,
-            kind=EventKind.ALL_ALERTS_RESOLVED.value,
-            at=now,
-            text="all alerts of this incident are resolved",
-            payload={"alerts": incident.alert_count},
-        )
+        await record_event(
+            tx, incident, actor=source, kind=EventKind.ALL_ALERTS_RESOLVED, at=now,
+            text="all alerts of this incident are resolved", alerts=incident.alert_count,
+        )  # fmt: skip
 
 
 # -- queries for the API ---------------------------------------------------------------------

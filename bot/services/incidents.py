@@ -56,9 +56,10 @@ def _require_open(row: IncidentRow, what: str) -> None:
         raise IncidentNotOpen(f"{row.ref} is {row.status}: cannot {what}. Reopen it with `/incident sev` first.")
 
 
-async def _event(
+async def record_event(
     tx: Tx, row: IncidentRow, *, actor: str, kind: EventKind, at: Any, text: str, **payload: Any
 ) -> Event | None:
+    """Append an event to the incident's chain (the row must be locked or new) and touch updated_at."""
     row.updated_at = at
     return await tx.append_event(
         chain=row.ref, incident_id=row.id, actor=actor, kind=kind.value, at=at, text=text, payload=payload
@@ -192,7 +193,7 @@ async def create_incident(
             updated_at=now,
         )
     )
-    await _event(
+    await record_event(
         tx,
         row,
         actor=actor,
@@ -218,7 +219,7 @@ async def acknowledge(deps: Deps, *, ref: str, actor: str) -> Outcome:
         row.acknowledged_at = now
         if row.status == Status.DECLARED.value:
             row.status = Status.ACKNOWLEDGED.value
-        await _event(tx, row, actor=actor, kind=EventKind.ACKNOWLEDGED, at=now, text="acknowledged the incident")
+        await record_event(tx, row, actor=actor, kind=EventKind.ACKNOWLEDGED, at=now, text="acknowledged the incident")
         return Outcome(await tx.incident(row), True, f"{row.ref} acknowledged")
 
 
@@ -232,7 +233,7 @@ async def assign_role(deps: Deps, *, ref: str, role: Role, user_id: str, actor: 
         changed = await tx.set_role(row.id, role, user_id, by=actor, at=now, exclusive=exclusive)
         if not changed:
             return Outcome(await tx.incident(row), False, f"<@{user_id}> is already {role.value} of {row.ref}")
-        await _event(
+        await record_event(
             tx,
             row,
             actor=actor,
@@ -246,7 +247,9 @@ async def assign_role(deps: Deps, *, ref: str, role: Role, user_id: str, actor: 
             # Taking command is an acknowledgement: the SLA clock for "ack" stops here.
             row.acknowledged_at = now
             row.status = Status.ACKNOWLEDGED.value
-            await _event(tx, row, actor=actor, kind=EventKind.ACKNOWLEDGED, at=now, text="acknowledged the incident")
+            await record_event(
+                tx, row, actor=actor, kind=EventKind.ACKNOWLEDGED, at=now, text="acknowledged the incident"
+            )
         return Outcome(await tx.incident(row), True, f"<@{user_id}> is now {role.value} of {row.ref}")
 
 
@@ -270,7 +273,7 @@ async def change_severity(deps: Deps, *, ref: str, severity: Severity, actor: st
         if severity.is_major():
             row.human_control = True
         verb = "raised" if severity.rank < old.rank else "lowered" if severity.rank > old.rank else "confirmed"
-        await _event(
+        await record_event(
             tx,
             row,
             actor=actor,
@@ -306,7 +309,7 @@ async def set_status(deps: Deps, *, ref: str, status: Status, actor: str, note: 
         elif status is Status.ACKNOWLEDGED and current is Status.RESOLVED:
             row.resolved_at = None
             row.acknowledged_at = row.acknowledged_at or now
-        await _event(
+        await record_event(
             tx,
             row,
             actor=actor,
@@ -330,7 +333,7 @@ async def resolve(deps: Deps, *, ref: str, actor: str, summary: str = "") -> Out
         row.status = Status.RESOLVED.value
         row.resolved_at = now
         row.summary = summary.strip()[:NOTE_MAX] or row.summary
-        await _event(
+        await record_event(
             tx,
             row,
             actor=actor,
