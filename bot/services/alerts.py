@@ -60,6 +60,7 @@ def _lock_key(text_key: str) -> int:
 class _Group:
     key: str
     items: list[tuple[Alert, Classification]] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)  # a ready row per item (built outside the lock)
 
 
 ALERTS = cast(Table, AlertRow.__table__)
@@ -89,14 +90,22 @@ async def ingest(deps: Deps, alerts: list[Alert], *, source: str, request_key: s
     policy = deps.alerts
     now = deps.clock.now()
     result = IngestResult(accepted=len(alerts))
+    # Everything that needs no database happens before the write lock, so concurrent requests overlap it.
+    groups: dict[str, _Group] = {}
+    memo: dict[datetime, str] = {}
+    for alert in alerts:
+        key = group_key(alert, policy.group_by)
+        cls = classify(alert.labels, policy.rules)
+        group = groups.setdefault(key, _Group(key))
+        group.items.append((alert, cls))
+        row = _new_row(alert, cls, key, now, resolved=alert.status is AlertStatus.RESOLVED)
+        if deps.store.is_sqlite:
+            row["_sqlite"] = [_sqlite_value(c, row[c], memo) for c in _INSERT_COLS]
+        group.rows.append(row)
     async with deps.store.transaction() as tx:
         if request_key is not None and not await tx.first_time(f"alerts:{request_key}", now):
             result.duplicate_request = True
             return result
-        groups: dict[str, _Group] = {}
-        for alert in alerts:
-            key = group_key(alert, policy.group_by)
-            groups.setdefault(key, _Group(key)).items.append((alert, classify(alert.labels, policy.rules)))
         if not deps.store.is_sqlite:
             for key in sorted(groups):  # a stable order: no deadlocks between concurrent requests
                 await tx.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(f"group:{key}")})
@@ -194,13 +203,14 @@ async def _ingest_group(
     attach_cls: list[Classification] = []
     resolved_by_incident: dict[int, int] = defaultdict(int)
     resolved_ids: list[int] = []
-    for alert, cls in group.items:
+    pending_new: dict[str, dict[str, Any]] = {}
+    for (alert, cls), prepared in zip(group.items, group.rows, strict=True):
         key = active_key(alert)
         row = existing.get(key)
         if alert.status is AlertStatus.RESOLVED:
             result.resolved += 1
             if row is None:
-                inserts.append(_new_row(alert, cls, group.key, now, resolved=True))
+                inserts.append(prepared)
                 continue
             resolved_ids.append(row.id)
             del existing[key]
@@ -209,6 +219,10 @@ async def _ingest_group(
             continue
         silenced = _silenced_by(alert, policy, silences, now)
         declarable = silenced is None and cls.severity.rank <= policy.auto_declare_at.rank
+        if row is not None and row.id < 0:  # a repeat of an alert first seen in this same batch
+            result.deduplicated += 1
+            pending_new[key]["count"] += 1
+            continue
         if row is not None:
             result.deduplicated += 1
             row.count += 1
@@ -232,7 +246,7 @@ async def _ingest_group(
                 attach_cls.append(cls)
                 row.incident_id = -1  # joins below; a repeat in the same batch must not join twice
         else:
-            new = _new_row(alert, cls, group.key, now)
+            new = prepared
             new["silenced_by"] = silenced
             new["review"] = silenced is None and not declarable
             if declarable:
@@ -240,6 +254,7 @@ async def _ingest_group(
                 attach_rows.append({"labels": alert.labels, "alertname": alert.alertname})
                 attach_cls.append(cls)
             inserts.append(new)
+            pending_new[key] = new
             existing[key] = _Existing(-1, cls.severity.value, -1 if declarable else None, 1, bool(new["review"]))
         if silenced is not None:
             result.silenced += 1
@@ -293,6 +308,8 @@ _INSERT_COLS = (
     "resolved_at", "generator_url", "value", "review", "silenced_by", "incident_id",
 )  # fmt: skip
 _JSON_COLS = frozenset({"labels", "annotations"})
+_DECIDED_COLS = ("silenced_by", "review", "incident_id", "count")
+_COL_INDEX = {c: i for i, c in enumerate(_INSERT_COLS)}
 _TIME_COLS = frozenset({"starts_at", "ends_at", "first_seen_at", "last_seen_at", "resolved_at"})
 # Column names come from the constant tuple above, never from input: no injection surface.
 _SQLITE_INSERT = "INSERT INTO alerts ({}) VALUES ({})".format(  # noqa: S608
@@ -324,12 +341,16 @@ def _sqlite_value(col: str, value: Any, memo: dict[datetime, str]) -> Any:
 async def _insert_alerts(tx: Tx, rows: list[dict[str, Any]]) -> None:
     """Bulk insert; on SQLite straight through the driver's executemany (the hot path of a storm)."""
     if tx.session.bind is not None and tx.session.bind.dialect.name == "sqlite":
-        memo: dict[datetime, str] = {}
-        params = [tuple(_sqlite_value(c, r[c], memo) for c in _INSERT_COLS) for r in rows]
+        params = []
+        for r in rows:
+            values = r.get("_sqlite") or [_sqlite_value(c, r[c], {}) for c in _INSERT_COLS]
+            for col in _DECIDED_COLS:  # decided under the lock, after the row was prepared
+                values[_COL_INDEX[col]] = _sqlite_value(col, r[col], {})
+            params.append(tuple(values))
         conn = await tx.session.connection()
         await conn.exec_driver_sql(_SQLITE_INSERT, params)
         return
-    await tx.session.execute(ALERTS.insert(), rows)
+    await tx.session.execute(ALERTS.insert(), [{k: v for k, v in r.items() if k != "_sqlite"} for r in rows])
 
 
 async def _incident_for(

@@ -62,6 +62,15 @@ async def test_same_fingerprint_while_firing_is_one_alert_with_a_counter(deps):
     assert (await incidents.get(deps, ref=first.declared[0])).alert_count == 1
 
 
+async def test_repeats_within_one_request_are_counted(deps):
+    r = await alerts.ingest(deps, [alert(), alert(), alert()], source="alertmanager")
+    assert r.deduplicated == 2 and len(r.declared) == 1
+    async with deps.store.read() as tx:
+        row = (await tx.session.execute(select(AlertRow))).scalar_one()
+    assert row.count == 3
+    assert (await incidents.get(deps, ref=r.declared[0])).alert_count == 1
+
+
 async def test_group_members_join_the_open_incident(deps):
     r1 = await alerts.ingest(deps, [alert(instance="a")], source="alertmanager")
     deps.clock.advance(minutes=10)
