@@ -125,7 +125,7 @@ async def drive(base: str, *, title: str, severity: str) -> int:
                     continue
                 msgs = (await c.get(f"{emu}/channels/{ch['id']}/messages")).json()["messages"]
                 for m in msgs:
-                    if any(b.get("block_id") == f"card:{ref}" for b in m.get("blocks") or []):
+                    if m.get("pinned_to") and any(b.get("block_id") == f"card:{ref}" for b in m.get("blocks") or []):
                         return ch["id"], m
             return None
 
@@ -143,7 +143,7 @@ async def drive(base: str, *, title: str, severity: str) -> int:
 
         async def acked() -> bool:
             msgs = (await c.get(f"{emu}/channels/{channel_id}/messages")).json()["messages"]
-            return any("acknowledged" in str(m.get("text", "")) for m in msgs)
+            return any("acknowledged the incident" in str(m.get("text", "")) for m in msgs)
 
         await _poll(acked)
         chans = {ch["id"]: ch for ch in (await c.get(f"{emu}/channels")).json()["channels"]}
