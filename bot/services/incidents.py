@@ -208,6 +208,14 @@ async def create_incident(
     return row
 
 
+async def _mark_acknowledged(tx: Tx, row: IncidentRow, *, actor: str, now: datetime) -> None:
+    """Stop the ack clock; a declared incident becomes acknowledged (a mitigated one stays mitigated)."""
+    row.acknowledged_at = now
+    if row.status == Status.DECLARED.value:
+        row.status = Status.ACKNOWLEDGED.value
+    await record_event(tx, row, actor=actor, kind=EventKind.ACKNOWLEDGED, at=now, text="acknowledged the incident")
+
+
 async def acknowledge(deps: Deps, *, ref: str, actor: str) -> Outcome:
     """Acknowledge; a second acknowledge changes nothing."""
     now = deps.clock.now()
@@ -216,10 +224,7 @@ async def acknowledge(deps: Deps, *, ref: str, actor: str) -> Outcome:
         _require_open(row, "acknowledge it")
         if row.acknowledged_at is not None:
             return Outcome(await tx.incident(row), False, f"{row.ref} is already acknowledged")
-        row.acknowledged_at = now
-        if row.status == Status.DECLARED.value:
-            row.status = Status.ACKNOWLEDGED.value
-        await record_event(tx, row, actor=actor, kind=EventKind.ACKNOWLEDGED, at=now, text="acknowledged the incident")
+        await _mark_acknowledged(tx, row, actor=actor, now=now)
         return Outcome(await tx.incident(row), True, f"{row.ref} acknowledged")
 
 
@@ -245,11 +250,7 @@ async def assign_role(deps: Deps, *, ref: str, role: Role, user_id: str, actor: 
         )
         if role is Role.COMMANDER and row.acknowledged_at is None:
             # Taking command is an acknowledgement: the SLA clock for "ack" stops here.
-            row.acknowledged_at = now
-            row.status = Status.ACKNOWLEDGED.value
-            await record_event(
-                tx, row, actor=actor, kind=EventKind.ACKNOWLEDGED, at=now, text="acknowledged the incident"
-            )
+            await _mark_acknowledged(tx, row, actor=actor, now=now)
         return Outcome(await tx.incident(row), True, f"<@{user_id}> is now {role.value} of {row.ref}")
 
 

@@ -204,3 +204,11 @@ async def test_list_incidents_filters_and_orders(deps):
     assert [i.ref for i in await incidents.list_incidents(deps, status="resolved")] == [a]
     with pytest.raises(BadRequest):
         await incidents.list_incidents(deps, status="weird")
+
+
+async def test_taking_command_of_a_mitigated_incident_keeps_it_mitigated(deps):
+    ref = (await incidents.declare(deps, title="x", severity=Severity.SEV2, actor="U1")).incident.ref
+    await incidents.set_status(deps, ref=ref, status=Status.MITIGATED, actor="U1")
+    out = await incidents.take_lead(deps, ref=ref, actor="U2")
+    assert out.incident.status is Status.MITIGATED
+    assert out.incident.acknowledged_at is not None and out.incident.commander == "U2"
