@@ -199,7 +199,7 @@ async def _ingest_group(
     inserts: list[dict[str, Any]] = []  # new rows; "_attach" marks those joining the incident
     updates: list[dict[str, Any]] = []  # repeats of firing rows
     attach_existing: list[int] = []
-    attach_rows: list[dict[str, Any]] = []  # label/alertname data of everything that joins now
+    attach_rows: list[Alert] = []  # everything that joins the incident now
     attach_cls: list[Classification] = []
     resolved_by_incident: dict[int, int] = defaultdict(int)
     resolved_ids: list[int] = []
@@ -242,7 +242,7 @@ async def _ingest_group(
             row.severity = severity
             if declarable and row.incident_id is None:
                 attach_existing.append(row.id)
-                attach_rows.append({"labels": alert.labels, "alertname": alert.alertname})
+                attach_rows.append(alert)
                 attach_cls.append(cls)
                 row.incident_id = -1  # joins below; a repeat in the same batch must not join twice
         else:
@@ -251,7 +251,7 @@ async def _ingest_group(
             new["review"] = silenced is None and not declarable
             if declarable:
                 new["_attach"] = True
-                attach_rows.append({"labels": alert.labels, "alertname": alert.alertname})
+                attach_rows.append(alert)
                 attach_cls.append(cls)
             inserts.append(new)
             pending_new[key] = new
@@ -358,7 +358,7 @@ async def _incident_for(
     policy: AlertPolicy,
     incident: IncidentRow | None,
     group: _Group,
-    attach_rows: list[dict[str, Any]],
+    attach_rows: list[Alert],
     attach_cls: list[Classification],
     open_incidents: dict[str, IncidentRow],
     now: datetime,
@@ -372,7 +372,7 @@ async def _incident_for(
         incident = await create_incident(
             tx,
             now=now,
-            title=_title_of(first["labels"], group.items),
+            title=" ".join(first.summary.split())[:200],
             severity=top.severity,
             actor=source,
             severity_reason=top.reason,
@@ -393,22 +393,6 @@ async def _incident_for(
     await _schedule_card_refresh(tx, incident, policy, now)
     result.touch(incident.ref)
     return incident
-
-
-def _title_of(labels: dict[str, str], items: list[tuple[Alert, Classification]]) -> str:
-    for alert, _ in items:
-        if alert.labels is labels or alert.labels == labels:
-            return _title_from(alert.annotations, alert.labels)
-    return _title_from({}, labels)
-
-
-def _title_from(annotations: dict[str, str], labels: dict[str, str]) -> str:
-    summary = str(annotations.get("summary") or "").strip()
-    if summary:
-        return " ".join(summary.split())[:200]
-    service = labels.get("service") or labels.get("job") or ""
-    name = labels.get("alertname") or "alert"
-    return f"{name} on {service}" if service else name
 
 
 def _new_row(alert: Alert, cls: Classification, key: str, now: datetime, *, resolved: bool = False) -> dict[str, Any]:
@@ -438,19 +422,18 @@ def _new_row(alert: Alert, cls: Classification, key: str, now: datetime, *, reso
     }
 
 
-def _blast_radius(incident: IncidentRow, rows: list[dict[str, Any]], policy: AlertPolicy, now: datetime) -> None:
+def _blast_radius(incident: IncidentRow, rows: list[Alert], policy: AlertPolicy, now: datetime) -> None:
     services = list(incident.services or [])
     names = list(incident.alertnames or [])
     regions = list(incident.regions or [])
     for r in rows:
-        labels: dict[str, str] = r["labels"]
-        svc = labels.get(policy.service_label) or labels.get("job") or ""
+        svc = r.service(policy.service_label)
         if svc and svc not in services:
             services.append(svc)
-        if r["alertname"] not in names:
-            names.append(r["alertname"])
+        if r.alertname not in names:
+            names.append(r.alertname)
         for label in REGION_LABELS:
-            reg = labels.get(label)
+            reg = r.labels.get(label)
             if reg and reg not in regions:
                 regions.append(reg)
     incident.services, incident.alertnames, incident.regions = services[:50], names[:50], regions[:20]
