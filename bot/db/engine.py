@@ -7,6 +7,9 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from bot.db.sqlite_inline import inline_creator
 
 
 def async_url(url: str) -> str:
@@ -36,12 +39,17 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+# Writes inside the process never wait on each other (the store serializes them), so the busy timeout only
+# matters against another process (a `warroom migrate` during a run); it is spent on the loop's thread.
+BUSY_TIMEOUT_S = 5.0
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
     cur.execute("PRAGMA wal_autocheckpoint=20000")
     cur.close()
 
@@ -50,9 +58,24 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine; SQLite gets WAL, foreign keys and a 30 s busy timeout."""
     url = async_url(url)
     if is_sqlite(url):
-        # Units of work always end in commit or rollback, so the pool's extra rollback on check-in is a
-        # wasted round trip to the driver thread on every transaction.
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_reset_on_return=None)
+        u = make_url(url)
+        database = u.database or ""
+        memory = database in ("", ":memory:")
+        creator = inline_creator(
+            ":memory:" if memory else database,
+            timeout=BUSY_TIMEOUT_S,
+            uri=str(u.query.get("uri", "")).lower() in ("true", "1"),
+        )
+        # The driver runs on the loop's thread (bot.db.sqlite_inline). Units of work always end in commit or
+        # rollback, so the pool's extra rollback on check-in would be a wasted statement per transaction.
+        # An in-memory database lives in its one connection, so it gets a single shared one.
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            async_creator=creator,
+            pool_reset_on_return=None,
+            **({"poolclass": StaticPool} if memory else {}),
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot.db.engine import make_engine
+from bot.db.sqlite_inline import InlineConnection
 from bot.db.tables import (
     DeliveryRow,
     EventRow,
@@ -112,6 +114,18 @@ class Tx:
         self.session = session
         self._store = store
         self.appended = 0
+        self._raw: sqlite3.Connection | bool | None = False  # False: not looked up yet
+
+    async def raw_sqlite(self) -> sqlite3.Connection | None:
+        """This unit of work's stdlib connection on SQLite's inline driver (for hot paths), else None."""
+        if self._raw is False:
+            self._raw = None
+            if self._store.is_sqlite:
+                raw = await (await self.session.connection()).get_raw_connection()
+                driver = raw.driver_connection
+                if isinstance(driver, InlineConnection):
+                    self._raw = driver.sqlite
+        return self._raw if isinstance(self._raw, sqlite3.Connection) else None
 
     # -- incidents -------------------------------------------------------------------------
 

@@ -7,14 +7,14 @@ refresh timers commit together, so ingest never depends on Slack being up.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Table, bindparam, select, text
+from sqlalchemy import select, text
 
+from bot.db.alert_rows import ALERTS, FiringRow, SqliteValues, firing_rows, insert_rows, update_repeats
 from bot.db.store import Tx
 from bot.db.tables import AlertRow, IncidentRow, SilenceRow
 from bot.domain.alert import Alert, AlertStatus, group_key
@@ -61,28 +61,7 @@ class _Group:
     key: str
     items: list[tuple[Alert, Classification]] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)  # a ready row per item (built outside the lock)
-
-
-ALERTS = cast(Table, AlertRow.__table__)
-_EXISTING_COLS = (
-    ALERTS.c.id,
-    ALERTS.c.active_key,
-    ALERTS.c.severity,
-    ALERTS.c.incident_id,
-    ALERTS.c.count,
-    ALERTS.c.review,
-)
-
-
-@dataclass(slots=True)
-class _Existing:
-    """The columns of a firing alert row that ingest reads."""
-
-    id: int
-    severity: str
-    incident_id: int | None
-    count: int
-    review: bool
+    encoded: list[list[Any] | None] = field(default_factory=list)  # its SQLite parameters, when on SQLite
 
 
 async def ingest(deps: Deps, alerts: list[Alert], *, source: str, request_key: str | None = None) -> IngestResult:
@@ -92,16 +71,15 @@ async def ingest(deps: Deps, alerts: list[Alert], *, source: str, request_key: s
     result = IngestResult(accepted=len(alerts))
     # Everything that needs no database happens before the write lock, so concurrent requests overlap it.
     groups: dict[str, _Group] = {}
-    memo: dict[datetime, str] = {}
+    encoder = SqliteValues() if deps.store.is_sqlite else None
     for alert in alerts:
         key = group_key(alert, policy.group_by)
         cls = classify(alert.labels, policy.rules)
         group = groups.setdefault(key, _Group(key))
         group.items.append((alert, cls))
         row = _new_row(alert, cls, key, now, resolved=alert.status is AlertStatus.RESOLVED)
-        if deps.store.is_sqlite:
-            row["_sqlite"] = [_sqlite_value(c, row[c], memo) for c in _INSERT_COLS]
         group.rows.append(row)
+        group.encoded.append(encoder.row(row) if encoder is not None else None)
     async with deps.store.transaction() as tx:
         if request_key is not None and not await tx.first_time(f"alerts:{request_key}", now):
             result.duplicate_request = True
@@ -109,24 +87,12 @@ async def ingest(deps: Deps, alerts: list[Alert], *, source: str, request_key: s
         if not deps.store.is_sqlite:
             for key in sorted(groups):  # a stable order: no deadlocks between concurrent requests
                 await tx.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(f"group:{key}")})
-        existing = await _active_rows(tx, [active_key(a) for a in alerts])
+        existing = await firing_rows(tx, [active_key(a) for a in alerts])
         open_incidents = await _open_incidents(tx, list(groups))
         silences = await _api_silences(tx, now) if await _any_api_silence(deps, tx, now) else []
         for group in groups.values():
             await _ingest_group(tx, policy, group, existing, open_incidents, silences, now, source, result)
     return result
-
-
-async def _active_rows(tx: Tx, keys: list[str]) -> dict[str, _Existing]:
-    out: dict[str, _Existing] = {}
-    unique = list(dict.fromkeys(keys))
-    for i in range(0, len(unique), 500):
-        q = select(*_EXISTING_COLS).where(ALERTS.c.active_key.in_(unique[i : i + 500]))
-        for r in (await tx.session.execute(q)).mappings():
-            out[str(r["active_key"])] = _Existing(
-                int(r["id"]), str(r["severity"]), r["incident_id"], int(r["count"]), bool(r["review"])
-            )
-    return out
 
 
 async def _open_incidents(tx: Tx, keys: list[str]) -> dict[str, IncidentRow]:
@@ -182,7 +148,7 @@ async def _ingest_group(
     tx: Tx,
     policy: AlertPolicy,
     group: _Group,
-    existing: dict[str, _Existing],
+    existing: dict[str, FiringRow],
     open_incidents: dict[str, IncidentRow],
     silences: list[SilenceRow],
     now: datetime,
@@ -197,6 +163,7 @@ async def _ingest_group(
     ):
         incident = None  # the group went quiet for longer than the window: this is a new incident
     inserts: list[dict[str, Any]] = []  # new rows; "_attach" marks those joining the incident
+    encoded: list[list[Any] | None] = []
     updates: list[dict[str, Any]] = []  # repeats of firing rows
     attach_existing: list[int] = []
     attach_rows: list[Alert] = []  # everything that joins the incident now
@@ -204,13 +171,14 @@ async def _ingest_group(
     resolved_by_incident: dict[int, int] = defaultdict(int)
     resolved_ids: list[int] = []
     pending_new: dict[str, dict[str, Any]] = {}
-    for (alert, cls), prepared in zip(group.items, group.rows, strict=True):
+    for (alert, cls), prepared, enc in zip(group.items, group.rows, group.encoded, strict=True):
         key = active_key(alert)
         row = existing.get(key)
         if alert.status is AlertStatus.RESOLVED:
             result.resolved += 1
             if row is None:
                 inserts.append(prepared)
+                encoded.append(enc)
                 continue
             resolved_ids.append(row.id)
             del existing[key]
@@ -254,8 +222,9 @@ async def _ingest_group(
                 attach_rows.append(alert)
                 attach_cls.append(cls)
             inserts.append(new)
+            encoded.append(enc)
             pending_new[key] = new
-            existing[key] = _Existing(-1, cls.severity.value, -1 if declarable else None, 1, bool(new["review"]))
+            existing[key] = FiringRow(-1, cls.severity.value, -1 if declarable else None, 1, bool(new["review"]))
         if silenced is not None:
             result.silenced += 1
         elif not declarable and (row is None or row.incident_id is None):
@@ -268,21 +237,9 @@ async def _ingest_group(
     if inserts:
         for r in inserts:
             r["incident_id"] = incident_id if r.pop("_attach", False) else None
-        await _insert_alerts(tx, inserts)
+        await insert_rows(tx, inserts, encoded)
     if updates:
-        await tx.session.execute(
-            ALERTS.update()
-            .where(ALERTS.c.id == bindparam("_id"))
-            .values(
-                count=bindparam("count"),
-                last_seen_at=bindparam("last_seen_at"),
-                annotations=bindparam("annotations"),
-                severity=bindparam("severity"),
-                silenced_by=bindparam("silenced_by"),
-                review=bindparam("review"),
-            ),
-            updates,
-        )
+        await update_repeats(tx, updates)
     if attach_existing and incident_id is not None:
         await tx.session.execute(
             ALERTS.update().where(ALERTS.c.id.in_(attach_existing)).values(incident_id=incident_id, review=False)
@@ -300,57 +257,6 @@ async def _ingest_group(
         resolved_incident = await tx.incident_row_by_id(rid)
         if resolved_incident is not None:
             await _schedule_card_refresh(tx, resolved_incident, policy, now)
-
-
-_INSERT_COLS = (
-    "source", "fingerprint", "active_key", "status", "alertname", "labels", "annotations", "group_key", "severity",
-    "severity_reason", "severity_confirmed", "count", "starts_at", "ends_at", "first_seen_at", "last_seen_at",
-    "resolved_at", "generator_url", "value", "review", "silenced_by", "incident_id",
-)  # fmt: skip
-_JSON_COLS = frozenset({"labels", "annotations"})
-_DECIDED_COLS = ("silenced_by", "review", "incident_id", "count")
-_COL_INDEX = {c: i for i, c in enumerate(_INSERT_COLS)}
-_TIME_COLS = frozenset({"starts_at", "ends_at", "first_seen_at", "last_seen_at", "resolved_at"})
-# Column names come from the constant tuple above, never from input: no injection surface.
-_SQLITE_INSERT = "INSERT INTO alerts ({}) VALUES ({})".format(  # noqa: S608
-    ", ".join(_INSERT_COLS), ", ".join("?" * len(_INSERT_COLS))
-)
-
-
-def _sqlite_time(value: datetime, memo: dict[datetime, str]) -> str:
-    """SQLAlchemy's SQLite DATETIME text for an aware time (memoized: a batch shares most of its times)."""
-    text_value = memo.get(value)
-    if text_value is None:
-        text_value = memo[value] = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    return text_value
-
-
-def _sqlite_value(col: str, value: Any, memo: dict[datetime, str]) -> Any:
-    """A value exactly as SQLAlchemy stores it on SQLite (naive UTC text times, JSON text, 0/1)."""
-    if value is None:
-        return None
-    if col in _JSON_COLS:
-        return json.dumps(value)
-    if col in _TIME_COLS:
-        return _sqlite_time(value, memo)
-    if isinstance(value, bool):
-        return int(value)
-    return value
-
-
-async def _insert_alerts(tx: Tx, rows: list[dict[str, Any]]) -> None:
-    """Bulk insert; on SQLite straight through the driver's executemany (the hot path of a storm)."""
-    if tx.session.bind is not None and tx.session.bind.dialect.name == "sqlite":
-        params = []
-        for r in rows:
-            values = r.get("_sqlite") or [_sqlite_value(c, r[c], {}) for c in _INSERT_COLS]
-            for col in _DECIDED_COLS:  # decided under the lock, after the row was prepared
-                values[_COL_INDEX[col]] = _sqlite_value(col, r[col], {})
-            params.append(tuple(values))
-        conn = await tx.session.connection()
-        await conn.exec_driver_sql(_SQLITE_INSERT, params)
-        return
-    await tx.session.execute(ALERTS.insert(), [{k: v for k, v in r.items() if k != "_sqlite"} for r in rows])
 
 
 async def _incident_for(
