@@ -1,23 +1,32 @@
 """Alert ingest: warroom's `POST /webhooks/alertmanager` next to the real Alertmanager's `POST /api/v2/alerts`.
 
 Both servers get the same load shape: two concurrent sender tasks over one `httpx.AsyncClient` (HTTP/1.1,
-at most 2 keep-alive connections), each sending the next body as soon as the previous answer arrives,
-for `--duration` seconds per phase (or `--requests` requests), at each batch size (alerts per request).
+at most 2 keep-alive connections), each sending the next body as soon as the previous answer arrives.
 Bodies are deterministic and pre-generated: a few hundred services, each request one group
 (service + alertname) whose alerts differ by pod and instance, so fingerprints vary and groups spread.
+
+For each batch size (alerts per request) both servers start fresh, side by side, and take turns:
+- first sight: one timed pass over all the bodies, so every alert is new to the server (warroom
+  declares an incident per group and queues its Slack work);
+- steady state: `--rounds` rounds of `--duration` seconds each, alternating Alertmanager and warroom,
+  cycling over the same bodies: every alert is a repeat, as when Prometheus re-sends firing alerts and
+  Alertmanager re-notifies a group. The figure is the median round (alternation cancels slow drifts of a
+  shared machine); p99 is over all rounds' requests.
+Before each phase the bench waits until both servers are idle (CPU quiet), so neither pays for the other.
 
 - Alertmanager (Debian `prometheus-alertmanager`, `make servers`) runs on loopback with its default
   grouping timers and a receiver without integrations, so the measure is its ingest API (the alerts
   still go through its dispatcher and aggregation groups). Bodies: JSON lists of
   {labels, annotations, startsAt, generatorURL}.
-- warroom runs as `python -m bot.cli serve` (SQLite, Slack HTTP mode against the Slack emulator running in
-  this benchmark process with Slack's rate tiers on, so the bot's CPU does only the bot's work, as with real
-  Slack), and gets webhook v4 bodies with `Authorization: Bearer <token>`; it answers 202.
+- warroom runs as `python -m bot.cli serve` with SQLite (every alert committed before the 202) and Slack
+  in HTTP mode against the Slack emulator running in this benchmark process with Slack's rate tiers on,
+  so the bot's CPU does only the bot's work, as with real Slack. It gets webhook v4 bodies with
+  `Authorization: Bearer <token>` and answers 202.
 
 Prints alerts/s, requests/s, p50/p99 request latency, server CPU seconds, both servers' peak RSS and the
 ratio warroom/Alertmanager at each batch size. Exit status 0 unless the set-up itself fails.
 
-    .venv/bin/python bench/ingest.py [--duration 10] [--batches 1,100] [--requests 0]
+    .venv/bin/python bench/ingest.py [--duration 8] [--rounds 3] [--batches 1,100]
 """
 
 from __future__ import annotations
@@ -51,7 +60,6 @@ SLACK_TOKEN, SLACK_SECRET = "xoxb-bench-token", "bench-signing-secret"
 ENDPOINT = "/webhooks/alertmanager"
 CONNECTIONS = 2
 SENDERS = 2
-WARMUP_REQUESTS = 20
 FIRING_ENDS_AT = "0001-01-01T00:00:00Z"
 ALERTNAMES = [
     ("HighErrorRate", "critical", "5xx ratio above 5% for 5m"),
@@ -331,19 +339,13 @@ async def run_phase(
     return Result(done, (done - errors) * batch, errors, latencies, wall, cpu, client_cpu, "".join(first_error))
 
 
-async def warm_up(client: httpx.AsyncClient, url: str, bodies: list[bytes], headers: dict[str, str]) -> None:
-    for body in bodies[-WARMUP_REQUESTS:]:
-        with contextlib.suppress(httpx.HTTPError):
-            await client.post(url, content=body, headers=headers)
-
-
-async def settle(pid: int, max_wait: float = 30.0) -> float:
-    """Wait until the server's CPU use drops (background work from the last phase done); seconds waited."""
+async def settle(pids: list[int], max_wait: float = 30.0) -> float:
+    """Wait until the servers' CPU use drops (background work of the last phase done); seconds waited."""
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < max_wait:
-        before = cpu_seconds(pid)
+        before = sum(cpu_seconds(pid) for pid in pids)
         await asyncio.sleep(0.25)
-        if cpu_seconds(pid) - before < 0.02:
+        if sum(cpu_seconds(pid) for pid in pids) - before < 0.02:
             break
     return time.perf_counter() - t0
 
@@ -386,6 +388,30 @@ def new_client() -> httpx.AsyncClient:
 # ---- the two targets ------------------------------------------------------------------------------
 
 
+@dataclass
+class Target:
+    """A running server under test and what the bench sends it."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    url: str
+    bodies: list[bytes]
+    headers: dict[str, str]
+    ok: set[int]
+    log_path: Path
+    batch: int
+    tally: bool = False
+    first: Result | None = None
+    rounds: list[Result] | None = None
+    rss: float = 0.0
+
+    def stop(self) -> float:
+        """Stop the server; its peak RSS in MiB."""
+        rss = proc_status(self.proc.pid, "VmHWM")
+        stop(self.proc)
+        return rss
+
+
 def find_alertmanager() -> str | None:
     for name in ("prometheus-alertmanager", "alertmanager"):
         found = shutil.which(name) or (f"/usr/bin/{name}" if os.access(f"/usr/bin/{name}", os.X_OK) else None)
@@ -394,9 +420,7 @@ def find_alertmanager() -> str | None:
     return None
 
 
-async def bench_alertmanager(
-    tmp: Path, all_bodies: list[Bodies], args: argparse.Namespace
-) -> tuple[dict[int, Result], float] | None:
+async def start_alertmanager(tmp: Path, bodies: Bodies) -> Target | None:
     binary = find_alertmanager()
     if binary is None:
         print("alertmanager: binary not found (prometheus-alertmanager or alertmanager): run `make servers`")
@@ -413,126 +437,148 @@ async def bench_alertmanager(
         "receivers": [{"name": "null"}],
     }
     am_dir = tmp / "am"
-    am_dir.mkdir()
+    am_dir.mkdir(parents=True)
     (am_dir / "am.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     port = free_port()
     url = f"http://{HOST}:{port}"
-    log = (am_dir / "am.log").open("wb")
-    argv = [
-        binary,
-        f"--config.file={am_dir / 'am.yml'}",
-        f"--storage.path={am_dir / 'data'}",
-        f"--web.listen-address={HOST}:{port}",
-        "--cluster.listen-address=",
-        f"--web.external-url={url}",
-        "--log.level=warn",
-    ]
-    proc = subprocess.Popen(argv, cwd=am_dir, stdout=log, stderr=subprocess.STDOUT)
-    results: dict[int, Result] = {}
+    log_path = am_dir / "am.log"
+    with log_path.open("wb") as log:
+        argv = [
+            binary,
+            f"--config.file={am_dir / 'am.yml'}",
+            f"--storage.path={am_dir / 'data'}",
+            f"--web.listen-address={HOST}:{port}",
+            "--cluster.listen-address=",
+            f"--web.external-url={url}",
+            "--log.level=warn",
+        ]
+        proc = subprocess.Popen(argv, cwd=am_dir, stdout=log, stderr=subprocess.STDOUT)
     try:
         await wait_http(f"{url}/-/ready", proc, "alertmanager")
-        headers = {"Content-Type": "application/json"}
-        async with new_client() as client:
-            for bodies in all_bodies:
-                await warm_up(client, f"{url}/api/v2/alerts", bodies.alertmanager, headers)
-                results[bodies.batch] = await run_phase(
-                    client, f"{url}/api/v2/alerts", bodies.alertmanager, bodies.batch, headers, {200},
-                    args.duration, args.requests, proc.pid,
-                )  # fmt: skip
-                print(results[bodies.batch].line(f"AM batch {bodies.batch}"), flush=True)
-        return results, proc_status(proc.pid, "VmHWM")
-    finally:
+    except RuntimeError as exc:
+        print(f"alertmanager: could not start ({exc})")
         stop(proc)
-        log.close()
+        return None
+    headers = {"Content-Type": "application/json"}
+    return Target(
+        "Alertmanager", proc, f"{url}/api/v2/alerts", bodies.alertmanager, headers, {200}, log_path, bodies.batch
+    )
 
 
-async def bench_warroom(
-    tmp: Path, all_bodies: list[Bodies], args: argparse.Namespace
-) -> tuple[dict[int, Result], float] | None:
-    from integrations.local_workspace import EmulatorServer, Workspace
-
-    emulator = EmulatorServer(Workspace(token=SLACK_TOKEN, signing_secret=SLACK_SECRET, rate_limit_scale=1.0))
-    await emulator.start()
-    try:
-        return await _bench_warroom(tmp, all_bodies, args, emulator.api_url)
-    finally:
-        await emulator.stop()
-
-
-async def _bench_warroom(
-    tmp: Path, all_bodies: list[Bodies], args: argparse.Namespace, slack_api_url: str
-) -> tuple[dict[int, Result], float] | None:
+async def start_warroom(tmp: Path, bodies: Bodies, slack_api_url: str) -> Target | None:
+    wr_dir = tmp / "warroom"
+    wr_dir.mkdir(parents=True)
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WARROOM_", "DISCORD_"))},
-        "WARROOM_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'bench.db'}",
+        "WARROOM_DATABASE_URL": f"sqlite+aiosqlite:///{wr_dir / 'bench.db'}",
         "WARROOM_PORT": str(port),
         "WARROOM_HOST": HOST,
         "WARROOM_ALERT_TOKEN": TOKEN,
         "WARROOM_LOG_LEVEL": "WARNING",
         "WARROOM_LOCAL_MODE": "false",
-        # Slack is the emulator, in this (bench) process: off the bot's CPU, as real Slack is, and with
-        # Slack's rate tiers on, so the war-room work paces itself the way it does in production.
         "SLACK_BOT_TOKEN": SLACK_TOKEN,
         "SLACK_SIGNING_SECRET": SLACK_SECRET,
         "SLACK_API_URL": slack_api_url,
     }
-    log_path = tmp / "bot.log"
-    log = log_path.open("wb")
+    log_path = wr_dir / "bot.log"
     python = ROOT / ".venv" / "bin" / "python"
     argv = [str(python if python.exists() else Path(sys.executable)), "-m", "bot.cli", "serve"]
-    if os.environ.get("BENCH_PYSPY"):
-        argv = ["py-spy", "record", "-o", os.environ["BENCH_PYSPY"], "-f", "raw", "-r", "200", "--", *argv]
-        argv[0] = str(Path(sys.executable).parent / "py-spy")
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://{HOST}:{port}{ENDPOINT}"
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
-    results: dict[int, Result] = {}
     try:
-        try:
-            await wait_http(f"http://{HOST}:{port}/healthz", proc, "warroom", timeout=60)
-        except RuntimeError as exc:
-            tail = "\n    ".join(log_path.read_text(errors="replace").splitlines()[-15:])
-            print(f"warroom: could not start ({exc}); log tail:\n    {tail}")
-            return None
-        async with new_client() as client:
-            probe = await client.post(url, content=all_bodies[0].warroom[0], headers=headers)
-            if probe.status_code != 202:
-                if probe.status_code in (404, 405):
-                    why = f"POST {ENDPOINT} answered {probe.status_code}: the endpoint does not exist yet"
-                else:
-                    why = f"POST {ENDPOINT} answered {probe.status_code} (expected 202): {probe.text[:200]}"
-                print(f"warroom: NOT MEASURED - {why}")
-                return None
-            reply = probe.json()
-            print(f"  (probe: 202, accepted={reply.get('accepted')}, incidents={len(reply.get('incidents', []))})")
-            for bodies in all_bodies:
-                await warm_up(client, url, bodies.warroom, headers)
-                waited = await settle(proc.pid)
-                tally: dict[str, Any] = {"declared": 0, "deduplicated": 0, "incidents": set()}
-                results[bodies.batch] = await run_phase(
-                    client, url, bodies.warroom, bodies.batch, headers, {202}, args.duration, args.requests, proc.pid,
-                    tally,
-                )  # fmt: skip
-                print(results[bodies.batch].line(f"warroom b{bodies.batch}"), flush=True)
-                print(
-                    f"    replies: {tally['declared']} incidents declared, {tally['deduplicated']} alerts deduplicated,"
-                    f" {len(tally['incidents'])} distinct incidents touched (settled {waited:.1f} s before the phase)"
-                )
-        return results, proc_status(proc.pid, "VmHWM")
-    finally:
+        await wait_http(f"http://{HOST}:{port}/healthz", proc, "warroom", timeout=60)
+    except RuntimeError as exc:
+        tail = "\n    ".join(log_path.read_text(errors="replace").splitlines()[-15:])
+        print(f"warroom: could not start ({exc}); log tail:\n    {tail}")
         stop(proc)
-        log.close()
-        problems = [ln for ln in log_path.read_text(errors="replace").splitlines() if "ERROR" in ln or "WARNING" in ln]
-        if problems:
-            print(f"  bot log: {len(problems)} WARNING/ERROR lines, last: {problems[-1][:200]}")
+        return None
+    return Target("warroom", proc, url, bodies.warroom, headers, {202}, log_path, bodies.batch, tally=True)
+
+
+async def probe(client: httpx.AsyncClient, target: Target) -> bool:
+    """One request with a body the phases never send (its own group): the endpoint answers as expected."""
+    reply = await client.post(target.url, content=target.bodies[0], headers=target.headers)
+    if reply.status_code in target.ok:
+        return True
+    if reply.status_code in (404, 405):
+        why = f"answered {reply.status_code}: the endpoint does not exist yet"
+    else:
+        why = f"answered {reply.status_code} (expected {sorted(target.ok)}): {reply.text[:200]}"
+    print(f"  {target.name}: NOT MEASURED - {target.url} {why}")
+    return False
+
+
+async def measure(client: httpx.AsyncClient, target: Target, others: list[Target], args: argparse.Namespace,
+                  *, first: bool) -> Result:  # fmt: skip
+    waited = await settle([t.proc.pid for t in [target, *others]])
+    tally: dict[str, Any] | None = {"declared": 0, "deduplicated": 0, "incidents": set()} if target.tally else None
+    bodies = target.bodies[1:]  # the probe's body stays out of the phases
+    result = await run_phase(
+        client, target.url, bodies, target.batch, target.headers, target.ok,
+        duration=3600.0 if first else args.duration, max_requests=len(bodies) if first else 0,
+        pid=target.proc.pid, tally=tally,
+    )  # fmt: skip
+    label = f"{target.name} {'first sight' if first else 'steady'}"
+    print(result.line(label[:24]), flush=True)
+    if tally is not None:
+        print(
+            f"    replies: {tally['declared']} incidents declared, {tally['deduplicated']} alerts deduplicated,"
+            f" {len(tally['incidents'])} distinct incidents touched (idle after {waited:.1f} s)"
+        )
+    return result
+
+
+async def bench_batch(tmp: Path, bodies: Bodies, args: argparse.Namespace, slack_api_url: str) -> list[Target]:
+    """Both servers fresh for this batch size: first sight, then alternating steady rounds."""
+    targets: list[Target] = []
+    try:
+        if not args.skip_alertmanager and (am := await start_alertmanager(tmp, bodies)) is not None:
+            targets.append(am)
+        if not args.skip_warroom and (wr := await start_warroom(tmp, bodies, slack_api_url)) is not None:
+            targets.append(wr)
+        async with new_client() as client:
+            targets = [t for t in targets if await probe(client, t)]
+            for t in targets:
+                t.first = await measure(client, t, targets, args, first=True)
+            for _ in range(args.rounds):
+                for t in targets:
+                    t.rounds = (t.rounds or []) + [await measure(client, t, targets, args, first=False)]
+        return targets
+    finally:
+        for t in targets:
+            t.rss = t.stop()
+            problems = [
+                ln for ln in t.log_path.read_text(errors="replace").splitlines() if "ERROR" in ln or "WARNING" in ln
+            ]
+            if problems and t.tally:
+                print(f"  {t.name} log: {len(problems)} WARNING/ERROR lines, last: {problems[-1][:200]}")
+
+
+def figures(t: Target | None, phase: str) -> tuple[float, float] | None:
+    """alerts/s and p99 (ms) of a target in a phase ("steady": the median round, p99 over all rounds)."""
+    if t is None:
+        return None
+    if phase == "steady":
+        return (median_round(t.rounds).alerts_per_s, steady_p99(t.rounds)) if t.rounds else None
+    return (t.first.alerts_per_s, t.first.p99_ms) if t.first else None
+
+
+def median_round(rounds: list[Result]) -> Result:
+    return sorted(rounds, key=lambda r: r.alerts_per_s)[len(rounds) // 2]
+
+
+def steady_p99(rounds: list[Result]) -> float:
+    return pct([x for r in rounds for x in r.latencies], 99) * 1000
 
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase (default 10)")
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per steady round (default 8)")
+    parser.add_argument("--rounds", type=int, default=3, help="steady rounds per server (default 3)")
     parser.add_argument("--batches", default="1,100", help="alerts per request, comma-separated (default 1,100)")
-    parser.add_argument("--requests", type=int, default=0, help="stop a phase after this many requests (0: duration)")
     parser.add_argument("--services", type=int, default=300, help="distinct services (default 300)")
     parser.add_argument("--pool", type=int, default=2000, help="distinct request bodies per batch size")
     parser.add_argument("--skip-warroom", action="store_true", help="measure Alertmanager only")
@@ -543,42 +589,46 @@ async def main() -> int:
     t0 = time.perf_counter()
     all_bodies = [make_bodies(b, max(50, min(args.pool, 50_000 // b)), args.services) for b in batches]
     print(
-        f"alert ingest: {SENDERS} senders over {CONNECTIONS} keep-alive HTTP/1.1 connections, "
-        f"{args.duration:g} s per phase{f' (max {args.requests} requests)' if args.requests else ''}, "
-        f"batches {batches}, {args.services} services, {os.cpu_count()} cores "
-        f"(bodies built in {time.perf_counter() - t0:.1f} s)"
+        f"alert ingest: {SENDERS} senders over {CONNECTIONS} keep-alive HTTP/1.1 connections, first sight + "
+        f"{args.rounds} x {args.duration:g} s steady per server, batches {batches}, {args.services} services, "
+        f"{os.cpu_count()} cores (bodies built in {time.perf_counter() - t0:.1f} s)"
     )
     for b in all_bodies:
         print(
             f"  batch {b.batch}: {len(b.warroom)} distinct bodies, avg v4 {avg_kib(b.warroom):.1f} KiB,"
             f" API v2 {avg_kib(b.alertmanager):.1f} KiB"
         )
+    print(f"  Alertmanager: {find_alertmanager() or 'not installed'}; warroom: SQLite, Slack = emulator (rate tiers)")
 
+    from integrations.local_workspace import EmulatorServer, Workspace
+
+    emulator = EmulatorServer(Workspace(token=SLACK_TOKEN, signing_secret=SLACK_SECRET, rate_limit_scale=1.0))
+    await emulator.start()
     tmp = Path(tempfile.mkdtemp(prefix="warroom-bench-ingest-"))
+    measured: dict[int, dict[str, Target]] = {}
     try:
-        print(f"Alertmanager POST /api/v2/alerts ({find_alertmanager() or 'not installed'}):", flush=True)
-        am = None if args.skip_alertmanager else await bench_alertmanager(tmp, all_bodies, args)
-        wr = None
-        if not args.skip_warroom:
-            print(f"warroom POST {ENDPOINT} (SQLite; Slack = emulator in this process, rate tiers on):", flush=True)
-            wr = await bench_warroom(tmp, all_bodies, args)
+        for bodies in all_bodies:
+            print(f"batch {bodies.batch}:", flush=True)
+            done = await bench_batch(tmp / f"b{bodies.batch}", bodies, args, emulator.api_url)
+            measured[bodies.batch] = {t.name: t for t in done}
     finally:
+        await emulator.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
-    print("summary:")
-    if am:
-        print(f"  Alertmanager peak RSS (VmHWM) {am[1]:7.1f} MiB")
-    if wr:
-        print(f"  warroom bot peak RSS (VmHWM)  {wr[1]:7.1f} MiB")
+    print("summary (steady: median round; first sight: the one pass):")
+    for name in ("Alertmanager", "warroom"):
+        peaks = [m[name].rss for m in measured.values() if name in m]
+        if peaks:
+            print(f"  {name} peak RSS (VmHWM) {max(peaks):7.1f} MiB")
     for batch in batches:
-        a = am[0].get(batch) if am else None
-        w = wr[0].get(batch) if wr else None
-        fa = f"{a.alerts_per_s:9.0f} alerts/s p99 {a.p99_ms:7.2f} ms" if a else "  (not measured)"
-        fw = f"{w.alerts_per_s:9.0f} alerts/s p99 {w.p99_ms:7.2f} ms" if w else "  (not measured)"
-        ratio = ""
-        if a and w and a.alerts_per_s:
-            ratio = f"  warroom/AM: alerts/s {w.alerts_per_s / a.alerts_per_s:5.2f}x, p99 {w.p99_ms / a.p99_ms:5.2f}x"
-        print(f"  batch {batch:>4}: warroom {fw} | Alertmanager {fa}{ratio}")
+        got = measured.get(batch, {})
+        am, wr = got.get("Alertmanager"), got.get("warroom")
+        for phase in ("steady", "first sight"):
+            a, w = figures(am, phase), figures(wr, phase)
+            fa = f"{a[0]:8.0f} alerts/s p99 {a[1]:6.2f} ms" if a else "  (not measured)"
+            fw = f"{w[0]:8.0f} alerts/s p99 {w[1]:6.2f} ms" if w else "  (not measured)"
+            ratio = f"  warroom/AM: alerts/s {w[0] / a[0]:4.2f}x, p99 {w[1] / a[1]:5.2f}x" if a and w and a[0] else ""
+            print(f"  batch {batch:>3} {phase:<11}: warroom {fw} | Alertmanager {fa}{ratio}")
     return 0
 
 

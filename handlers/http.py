@@ -27,7 +27,7 @@ from bot.services import incidents, silences
 from bot.services.deps import Deps
 from bot.services.errors import BadRequest, IncidentNotFound
 from bot.services.stats import Snapshot, Telemetry, snapshot
-from handlers.webhooks.alertmanager import parse_alertmanager
+from handlers.webhooks.alertmanager import parse_alertmanager_body
 from handlers.webhooks.common import DEFAULT_MAX_BODY, WebhookAuth, WebhookError, parse_json, read_body
 from handlers.webhooks.generic import parse_generic
 from handlers.webhooks.generic import schema as generic_schema
@@ -275,19 +275,19 @@ def create_app(
             status_code=202,
         )
 
-    async def webhook(request: Request, parse: Callable[[Any], list[Alert]], source: str) -> Response:
+    async def webhook(request: Request, parse: Callable[[bytes], list[Alert]], source: str) -> Response:
         try:
             h.webhook_auth.check(request)
-            found = parse(parse_json(await read_body(request, h.max_body)))
+            found = parse(await read_body(request, h.max_body))
         except WebhookError as exc:
             return exc.response()
         return await ingest_response(found, source)
 
     async def alertmanager(request: Request) -> Response:
-        return await webhook(request, parse_alertmanager, "alertmanager")
+        return await webhook(request, parse_alertmanager_body, "alertmanager")
 
     async def generic(request: Request) -> Response:
-        return await webhook(request, parse_generic, "generic")
+        return await webhook(request, lambda body: parse_generic(parse_json(body)), "generic")
 
     async def generic_schema_route(_: Request) -> Response:
         return JSONResponse(generic_schema())

@@ -35,7 +35,6 @@ _SQLITE_INSERT = "INSERT INTO alerts ({}) VALUES ({})".format(  # noqa: S608
 )
 _SQLITE_UPDATE = "UPDATE alerts SET {} WHERE id = ?".format(", ".join(f"{c} = ?" for c in UPDATE_COLS))  # noqa: S608
 _SQLITE_FIRING = "SELECT id, active_key, severity, incident_id, count, review FROM alerts WHERE active_key IN ({})"
-_COL_INDEX = {c: i for i, c in enumerate(INSERT_COLS)}
 
 
 @dataclass(slots=True)
@@ -101,18 +100,12 @@ async def firing_rows(tx: Tx, keys: list[str]) -> dict[str, FiringRow]:
     return out
 
 
-async def insert_rows(tx: Tx, rows: list[dict[str, Any]], encoded: list[list[Any] | None]) -> None:
-    """Insert new alert rows; `encoded` holds each row's SQLite parameters when prepared ahead (or None)."""
+async def insert_rows(tx: Tx, rows: list[dict[str, Any]]) -> None:
+    """Insert new alert rows (dicts with the INSERT_COLS)."""
     raw = await tx.raw_sqlite()
     if raw is not None:
         enc = SqliteValues()
-        params = []
-        for r, values in zip(rows, encoded, strict=True):
-            values = list(values) if values is not None else enc.row(r)
-            for col in ("silenced_by", "review", "incident_id", "count"):  # decided under the lock
-                values[_COL_INDEX[col]] = enc.value(col, r[col])
-            params.append(values)
-        raw.executemany(_SQLITE_INSERT, params)
+        raw.executemany(_SQLITE_INSERT, [enc.row(r) for r in rows])
         return
     await tx.session.execute(ALERTS.insert(), rows)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base
@@ -147,7 +147,17 @@ class AlertRow(Base):
     """One alert: deduplicated by fingerprint while it fires (`active_key` is unique then, NULL after)."""
 
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_review", "review", "last_seen_at"),)
+    # Partial: only rows waiting for review are in it, so counting a repeat (which moves last_seen_at) does
+    # not touch this index for the alerts that joined an incident (nearly all of a storm).
+    __table_args__ = (
+        Index(
+            "ix_alerts_review_queue",
+            "last_seen_at",
+            "id",
+            sqlite_where=text("review = 1 AND incident_id IS NULL"),
+            postgresql_where=text("review = true AND incident_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(20))

@@ -33,7 +33,7 @@ class AlertError(ValueError):
 def check_labels(labels: dict[str, str]) -> dict[str, str]:
     """Validate label names and values: no control characters, bounded length."""
     for name, value in labels.items():
-        if not LABEL_NAME.match(name):
+        if not LABEL_NAME.fullmatch(name):
             raise AlertError("invalid_label_name", f"label name {name[:40]!r} is not a valid label name")
         if not isinstance(value, str):
             raise AlertError("invalid_label_value", f"label {name} must be a string")

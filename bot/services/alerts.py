@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from bot.db.alert_rows import ALERTS, FiringRow, SqliteValues, firing_rows, insert_rows, update_repeats
+from bot.db.alert_rows import ALERTS, FiringRow, firing_rows, insert_rows, update_repeats
 from bot.db.store import Tx
 from bot.db.tables import AlertRow, IncidentRow, SilenceRow
 from bot.domain.alert import Alert, AlertStatus, group_key
@@ -60,8 +60,6 @@ def _lock_key(text_key: str) -> int:
 class _Group:
     key: str
     items: list[tuple[Alert, Classification]] = field(default_factory=list)
-    rows: list[dict[str, Any]] = field(default_factory=list)  # a ready row per item (built outside the lock)
-    encoded: list[list[Any] | None] = field(default_factory=list)  # its SQLite parameters, when on SQLite
 
 
 async def ingest(deps: Deps, alerts: list[Alert], *, source: str, request_key: str | None = None) -> IngestResult:
@@ -69,17 +67,12 @@ async def ingest(deps: Deps, alerts: list[Alert], *, source: str, request_key: s
     policy = deps.alerts
     now = deps.clock.now()
     result = IngestResult(accepted=len(alerts))
-    # Everything that needs no database happens before the write lock, so concurrent requests overlap it.
+    # Grouping and classification need no database: they happen before the write lock.
     groups: dict[str, _Group] = {}
-    encoder = SqliteValues() if deps.store.is_sqlite else None
     for alert in alerts:
         key = group_key(alert, policy.group_by)
-        cls = classify(alert.labels, policy.rules)
-        group = groups.setdefault(key, _Group(key))
-        group.items.append((alert, cls))
-        row = _new_row(alert, cls, key, now, resolved=alert.status is AlertStatus.RESOLVED)
-        group.rows.append(row)
-        group.encoded.append(encoder.row(row) if encoder is not None else None)
+        group = groups.get(key) or groups.setdefault(key, _Group(key))
+        group.items.append((alert, classify(alert.labels, policy.rules)))
     async with deps.store.transaction() as tx:
         if request_key is not None and not await tx.first_time(f"alerts:{request_key}", now):
             result.duplicate_request = True
@@ -163,7 +156,6 @@ async def _ingest_group(
     ):
         incident = None  # the group went quiet for longer than the window: this is a new incident
     inserts: list[dict[str, Any]] = []  # new rows; "_attach" marks those joining the incident
-    encoded: list[list[Any] | None] = []
     updates: list[dict[str, Any]] = []  # repeats of firing rows
     attach_existing: list[int] = []
     attach_rows: list[Alert] = []  # everything that joins the incident now
@@ -171,14 +163,13 @@ async def _ingest_group(
     resolved_by_incident: dict[int, int] = defaultdict(int)
     resolved_ids: list[int] = []
     pending_new: dict[str, dict[str, Any]] = {}
-    for (alert, cls), prepared, enc in zip(group.items, group.rows, group.encoded, strict=True):
+    for alert, cls in group.items:
         key = active_key(alert)
         row = existing.get(key)
         if alert.status is AlertStatus.RESOLVED:
             result.resolved += 1
             if row is None:
-                inserts.append(prepared)
-                encoded.append(enc)
+                inserts.append(_new_row(alert, cls, group.key, now, resolved=True))
                 continue
             resolved_ids.append(row.id)
             del existing[key]
@@ -194,7 +185,8 @@ async def _ingest_group(
         if row is not None:
             result.deduplicated += 1
             row.count += 1
-            severity = cls.severity.value if cls.severity.rank < Severity(row.severity).rank else row.severity
+            # "SEV0" < "SEV1" < ...: the stored text compares like the rank (no enum lookup per repeat)
+            severity = str(cls.severity) if cls.severity < row.severity else row.severity
             review = row.incident_id is None and silenced is None and not declarable
             updates.append(
                 {
@@ -214,7 +206,7 @@ async def _ingest_group(
                 attach_cls.append(cls)
                 row.incident_id = -1  # joins below; a repeat in the same batch must not join twice
         else:
-            new = prepared
+            new = _new_row(alert, cls, group.key, now)
             new["silenced_by"] = silenced
             new["review"] = silenced is None and not declarable
             if declarable:
@@ -222,7 +214,6 @@ async def _ingest_group(
                 attach_rows.append(alert)
                 attach_cls.append(cls)
             inserts.append(new)
-            encoded.append(enc)
             pending_new[key] = new
             existing[key] = FiringRow(-1, cls.severity.value, -1 if declarable else None, 1, bool(new["review"]))
         if silenced is not None:
@@ -237,7 +228,7 @@ async def _ingest_group(
     if inserts:
         for r in inserts:
             r["incident_id"] = incident_id if r.pop("_attach", False) else None
-        await insert_rows(tx, inserts, encoded)
+        await insert_rows(tx, inserts)
     if updates:
         await update_repeats(tx, updates)
     if attach_existing and incident_id is not None:
@@ -442,7 +433,8 @@ def alert_json(row: AlertRow, ref: str | None = None) -> dict[str, Any]:
 async def review_queue(deps: Deps, *, limit: int = 100, include_resolved: bool = False) -> list[dict[str, Any]]:
     """SEV4 (below the declare threshold) alerts waiting for a human look, newest first."""
     async with deps.store.read() as tx:
-        q = select(AlertRow).where(AlertRow.review.is_(True), AlertRow.incident_id.is_(None))
+        waiting = AlertRow.review == True  # noqa: E712 - renders `review = 1`, the partial index's condition
+        q = select(AlertRow).where(waiting, AlertRow.incident_id.is_(None))
         if not include_resolved:
             q = q.where(AlertRow.status == AlertStatus.FIRING.value)
         q = q.order_by(AlertRow.last_seen_at.desc(), AlertRow.id.desc()).limit(max(1, min(limit, 500)))
