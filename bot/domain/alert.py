@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$")
 LABEL_VALUE_MAX = 1024
@@ -67,32 +66,20 @@ def fingerprint(labels: dict[str, str]) -> str:
     return f"{h:016x}"
 
 
-class Alert(BaseModel):
-    """One alert after normalization."""
-
-    model_config = ConfigDict(frozen=True)
+@dataclass(slots=True, eq=True)
+class Alert:
+    """One alert after normalization. Build it with `Alert.checked` from outside input (it validates);
+    the plain constructor trusts its arguments (parsers that validated already, tests)."""
 
     source: str
-    fingerprint: str = Field(min_length=1, max_length=128)
+    fingerprint: str
     status: AlertStatus
     labels: dict[str, str]
-    annotations: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     generator_url: str | None = None
     value: str | None = None
-
-    @field_validator("labels")
-    @classmethod
-    def _labels(cls, v: dict[str, str]) -> dict[str, str]:
-        if not v:
-            raise AlertError("missing_labels", "an alert needs at least one label")
-        return check_labels(v)
-
-    @field_validator("annotations")
-    @classmethod
-    def _annotations(cls, v: dict[str, str]) -> dict[str, str]:
-        return check_annotations(v)
 
     @classmethod
     def checked(
@@ -108,21 +95,21 @@ class Alert(BaseModel):
         generator_url: str | None = None,
         value: str | None = None,
     ) -> Alert:
-        """The same checks as validation, without re-validating fields a parser already typed (hot path)."""
+        """A validated alert: labels (names, values, lengths), annotations, fingerprint; AlertError otherwise."""
         if not labels:
             raise AlertError("missing_labels", "an alert needs at least one label")
         if not fingerprint or len(fingerprint) > 128:
             raise AlertError("invalid_fingerprint", "the fingerprint must be 1 to 128 characters")
-        return cls.model_construct(
-            source=source,
-            fingerprint=fingerprint,
-            status=status,
-            labels=check_labels(labels),
-            annotations=check_annotations(annotations),
-            starts_at=starts_at,
-            ends_at=ends_at,
-            generator_url=generator_url,
-            value=value,
+        return cls(
+            source,
+            fingerprint,
+            AlertStatus(status),
+            check_labels(labels),
+            check_annotations(annotations),
+            starts_at,
+            ends_at,
+            generator_url,
+            value,
         )
 
     @property

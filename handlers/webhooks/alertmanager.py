@@ -84,7 +84,7 @@ def parse_alertmanager_body(body: bytes) -> list[Alert]:
         if len(fp) > 128:
             return parse_alertmanager(parse_json(body))
         out.append(
-            Alert.model_construct(
+            Alert(
                 source="alertmanager",
                 fingerprint=fp,
                 status=am.status,

@@ -349,7 +349,7 @@ def alarm_to_alerts(alarm: CloudWatchAlarm) -> list[Alert]:
     metric = primary_metric(alarm.Trigger)
     status = AlertStatus.FIRING if alarm.NewStateValue == "ALARM" else AlertStatus.RESOLVED
     try:
-        alert = Alert(
+        alert = Alert.checked(
             source=SOURCE,
             fingerprint=fingerprint({"alarm_arn": alarm.AlarmArn}),
             status=status,
@@ -362,8 +362,6 @@ def alarm_to_alerts(alarm: CloudWatchAlarm) -> list[Alert]:
         )
     except AlertError as exc:
         raise SnsError("not_a_cloudwatch_alarm", f"alarm cannot be normalized: {exc.code}") from None
-    except ValidationError as exc:
-        raise SnsError("not_a_cloudwatch_alarm", _validation_detail(exc)) from None
     return [alert]
 
 

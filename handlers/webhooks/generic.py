@@ -71,7 +71,7 @@ def parse_generic(data: Any) -> list[Alert]:
                 raise WebhookError(400, "invalid_timestamp", f"alerts[{i}].{name} has no time zone")
         try:
             out.append(
-                Alert(
+                Alert.checked(
                     source="generic",
                     fingerprint=a.fingerprint or fingerprint(a.labels),
                     status=a.status,
@@ -83,9 +83,6 @@ def parse_generic(data: Any) -> list[Alert]:
                     value=None if a.value is None else str(a.value),
                 )
             )
-        except ValidationError as exc:
-            cause = exc.errors()[0].get("ctx", {}).get("error")
-            if isinstance(cause, AlertError):
-                raise WebhookError(400, cause.code, f"alerts[{i}]: {cause.detail}") from None
-            raise WebhookError(400, "invalid_alert", f"alerts[{i}]: {exc.errors()[0].get('msg')}") from None
+        except AlertError as exc:
+            raise WebhookError(400, exc.code, f"alerts[{i}]: {exc.detail}") from None
     return out
