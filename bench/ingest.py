@@ -6,12 +6,14 @@ Bodies are deterministic and pre-generated: a few hundred services, each request
 (service + alertname) whose alerts differ by pod and instance, so fingerprints vary and groups spread.
 
 For each batch size (alerts per request) both servers start fresh, side by side, and take turns:
-- first sight: one timed pass over all the bodies, so every alert is new to the server (warroom
-  declares an incident per group and queues its Slack work);
+- first sight: `--rounds` timed passes over all the bodies, alternating Alertmanager and warroom, each
+  round with renamed services, so every alert and group is new to the server (warroom declares an
+  incident per group and queues its Slack work);
 - steady state: `--rounds` rounds of `--duration` seconds each, alternating Alertmanager and warroom,
   cycling over the same bodies: every alert is a repeat, as when Prometheus re-sends firing alerts and
-  Alertmanager re-notifies a group. The figure is the median round (alternation cancels slow drifts of a
-  shared machine); p99 is over all rounds' requests.
+  Alertmanager re-notifies a group.
+Each figure is the median round (alternation cancels slow drifts of a shared machine); p99 is over all
+rounds' requests.
 Before each phase the bench waits until both servers are idle (CPU quiet), so neither pays for the other.
 
 - Alertmanager (Debian `prometheus-alertmanager`, `make servers`) runs on loopback with its default
@@ -43,7 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -208,9 +210,12 @@ class Bodies:
     alertmanager: list[bytes]
 
 
-def make_bodies(batch: int, pool: int, n_services: int) -> Bodies:
-    """`pool` requests' worth of alerts at this batch size, JSON-encoded once."""
-    names = services(n_services)
+def make_bodies(batch: int, pool: int, n_services: int, variant: int = 0) -> Bodies:
+    """`pool` requests' worth of alerts at this batch size, JSON-encoded once.
+
+    Another `variant` renames the services (`checkout-api-v2`): the same shape, all alerts and groups new.
+    """
+    names = [f"{n}-v{variant}" if variant else n for n in services(n_services)]
     base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     warroom, am = [], []
     for i in range(pool):
@@ -401,9 +406,13 @@ class Target:
     log_path: Path
     batch: int
     tally: bool = False
-    first: Result | None = None
-    rounds: list[Result] | None = None
+    firsts: list[Result] = field(default_factory=list)
+    rounds: list[Result] = field(default_factory=list)
     rss: float = 0.0
+
+    def pick(self, bodies: Bodies) -> list[bytes]:
+        """This server's encoding of a body set."""
+        return bodies.warroom if self.tally else bodies.alertmanager
 
     def stop(self) -> float:
         """Stop the server; its peak RSS in MiB."""
@@ -512,10 +521,9 @@ async def probe(client: httpx.AsyncClient, target: Target) -> bool:
 
 
 async def measure(client: httpx.AsyncClient, target: Target, others: list[Target], args: argparse.Namespace,
-                  *, first: bool) -> Result:  # fmt: skip
+                  bodies: list[bytes], *, first: bool) -> Result:  # fmt: skip
     waited = await settle([t.proc.pid for t in [target, *others]])
     tally: dict[str, Any] | None = {"declared": 0, "deduplicated": 0, "incidents": set()} if target.tally else None
-    bodies = target.bodies[1:]  # the probe's body stays out of the phases
     result = await run_phase(
         client, target.url, bodies, target.batch, target.headers, target.ok,
         duration=3600.0 if first else args.duration, max_requests=len(bodies) if first else 0,
@@ -532,7 +540,11 @@ async def measure(client: httpx.AsyncClient, target: Target, others: list[Target
 
 
 async def bench_batch(tmp: Path, bodies: Bodies, args: argparse.Namespace, slack_api_url: str) -> list[Target]:
-    """Both servers fresh for this batch size: first sight, then alternating steady rounds."""
+    """Both servers fresh for this batch size: alternating first-sight rounds, then alternating steady rounds.
+
+    First-sight round 1 sends `bodies` (the steady rounds' set); later rounds send renamed variants, so
+    every round's alerts and groups are new to both servers.
+    """
     targets: list[Target] = []
     try:
         if not args.skip_alertmanager and (am := await start_alertmanager(tmp, bodies)) is not None:
@@ -541,11 +553,14 @@ async def bench_batch(tmp: Path, bodies: Bodies, args: argparse.Namespace, slack
             targets.append(wr)
         async with new_client() as client:
             targets = [t for t in targets if await probe(client, t)]
-            for t in targets:
-                t.first = await measure(client, t, targets, args, first=True)
+            for r in range(max(1, args.rounds)):
+                fresh = bodies if r == 0 else make_bodies(bodies.batch, len(bodies.warroom), args.services, r)
+                for t in targets:
+                    t.firsts.append(await measure(client, t, targets, args, t.pick(fresh)[1:], first=True))
             for _ in range(args.rounds):
                 for t in targets:
-                    t.rounds = (t.rounds or []) + [await measure(client, t, targets, args, first=False)]
+                    # the probe's body stays out of the phases (it is the first of the set)
+                    t.rounds.append(await measure(client, t, targets, args, t.bodies[1:], first=False))
         return targets
     finally:
         for t in targets:
@@ -558,19 +573,18 @@ async def bench_batch(tmp: Path, bodies: Bodies, args: argparse.Namespace, slack
 
 
 def figures(t: Target | None, phase: str) -> tuple[float, float] | None:
-    """alerts/s and p99 (ms) of a target in a phase ("steady": the median round, p99 over all rounds)."""
+    """alerts/s of the median round and p99 (ms) over all rounds of a target in a phase."""
     if t is None:
         return None
-    if phase == "steady":
-        return (median_round(t.rounds).alerts_per_s, steady_p99(t.rounds)) if t.rounds else None
-    return (t.first.alerts_per_s, t.first.p99_ms) if t.first else None
+    rounds = t.rounds if phase == "steady" else t.firsts
+    return (median_round(rounds).alerts_per_s, pooled_p99(rounds)) if rounds else None
 
 
 def median_round(rounds: list[Result]) -> Result:
     return sorted(rounds, key=lambda r: r.alerts_per_s)[len(rounds) // 2]
 
 
-def steady_p99(rounds: list[Result]) -> float:
+def pooled_p99(rounds: list[Result]) -> float:
     return pct([x for r in rounds for x in r.latencies], 99) * 1000
 
 
@@ -589,9 +603,9 @@ async def main() -> int:
     t0 = time.perf_counter()
     all_bodies = [make_bodies(b, max(50, min(args.pool, 50_000 // b)), args.services) for b in batches]
     print(
-        f"alert ingest: {SENDERS} senders over {CONNECTIONS} keep-alive HTTP/1.1 connections, first sight + "
-        f"{args.rounds} x {args.duration:g} s steady per server, batches {batches}, {args.services} services, "
-        f"{os.cpu_count()} cores (bodies built in {time.perf_counter() - t0:.1f} s)"
+        f"alert ingest: {SENDERS} senders over {CONNECTIONS} keep-alive HTTP/1.1 connections, {args.rounds} "
+        f"first-sight passes and {args.rounds} x {args.duration:g} s steady rounds per server, batches {batches}, "
+        f"{args.services} services, {os.cpu_count()} cores (bodies built in {time.perf_counter() - t0:.1f} s)"
     )
     for b in all_bodies:
         print(
@@ -615,7 +629,7 @@ async def main() -> int:
         await emulator.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
-    print("summary (steady: median round; first sight: the one pass):")
+    print("summary (median round; p99 over all rounds' requests):")
     for name in ("Alertmanager", "warroom"):
         peaks = [m[name].rss for m in measured.values() if name in m]
         if peaks:
