@@ -83,6 +83,7 @@ class Container:
             released = await self.store.release_inflight()
             if released:
                 log.info("resumed %s deliveries left in flight by the previous run", released)
+        self.store.start_background()
         self.outbox.start()
         self.outbox.wake()
         self.scheduler.start()

@@ -44,6 +44,14 @@ def is_sqlite(url: str) -> bool:
 BUSY_TIMEOUT_S = 5.0
 
 
+def sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL; None for other backends and in-memory databases."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:"):
+        return None
+    return u.database
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -78,8 +86,7 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             pool_reset_on_return=None,
             # Last in, first out: the connection just used is used again, so its page cache is warm
             # (SQLite drops a connection's cache whenever another connection has written since).
-            pool_use_lifo=True,
-            **({"poolclass": StaticPool} if memory else {}),
+            **({"poolclass": StaticPool} if memory else {"pool_use_lifo": True}),
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

@@ -16,7 +16,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from bot.db.engine import make_engine
+from bot.db.checkpoint import WalCheckpointer
+from bot.db.engine import make_engine, sqlite_file
 from bot.db.sqlite_inline import InlineConnection
 from bot.db.tables import (
     DeliveryRow,
@@ -345,8 +346,9 @@ class Tx:
 class Store:
     """The database: units of work, outbox and timer queues."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, checkpointer: WalCheckpointer | None = None) -> None:
         self.engine = engine
+        self.checkpointer = checkpointer  # SQLite file databases: WAL checkpoints off the event loop
         self.dialect = engine.dialect.name
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.subscribers: list[Subscriber] = []
@@ -358,7 +360,8 @@ class Store:
     @classmethod
     def from_url(cls, url: str) -> Store:
         """A store on a new engine for `url`."""
-        return cls(make_engine(url))
+        path = sqlite_file(url)
+        return cls(make_engine(url), checkpointer=WalCheckpointer(path) if path else None)
 
     @property
     def is_sqlite(self) -> bool:
@@ -396,8 +399,15 @@ class Store:
         async with self.sessions() as session, session.begin():
             yield Tx(session, self)
 
+    def start_background(self) -> None:
+        """Start the store's own background work (SQLite WAL checkpoints)."""
+        if self.checkpointer is not None:
+            self.checkpointer.start()
+
     async def dispose(self) -> None:
-        """Close every connection."""
+        """Stop background work and close every connection."""
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()
         await self.engine.dispose()
 
     # -- outbox ----------------------------------------------------------------------------

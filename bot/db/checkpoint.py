@@ -1,0 +1,86 @@
+"""SQLite WAL checkpoints off the event loop.
+
+In WAL mode every commit appends pages to the `-wal` file; a checkpoint copies them back into the
+database file. Left to itself SQLite checkpoints inside the commit that crosses `wal_autocheckpoint`,
+which (the driver running inline on the loop, see bot.db.sqlite_inline) stalls every request for the
+tens of milliseconds it takes to copy and sync a large WAL. This worker instead runs a PASSIVE checkpoint
+every `interval` seconds on its own connection in a thread: PASSIVE never waits for, nor blocks, readers
+and writers, and SQLite releases the GIL while it copies, so the work lands on another core. The WAL stays
+small, and `wal_autocheckpoint` remains only as a safety net should this worker fall behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from dataclasses import dataclass
+
+log = logging.getLogger("warroom.db")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointResult:
+    """What `PRAGMA wal_checkpoint` reported: busy flag, WAL frames, frames copied into the database."""
+
+    busy: bool
+    wal_frames: int
+    checkpointed: int
+
+
+class WalCheckpointer:
+    """Periodic PASSIVE checkpoints of one SQLite database file, in a worker thread."""
+
+    def __init__(self, path: str, *, interval: float = 0.5) -> None:
+        self.path = path
+        self.interval = interval
+        self.runs = 0
+        self.last: CheckpointResult | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._kick = asyncio.Event()
+
+    def _checkpoint(self) -> CheckpointResult:
+        if self._conn is None:
+            # Used from one worker thread at a time (runs are awaited one after another).
+            self._conn = sqlite3.connect(self.path, timeout=0.1, check_same_thread=False)
+        busy, frames, done = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return CheckpointResult(bool(busy), int(frames), int(done))
+
+    async def run_once(self) -> CheckpointResult:
+        """One PASSIVE checkpoint, in a thread."""
+        result = await asyncio.to_thread(self._checkpoint)
+        self.runs += 1
+        self.last = result
+        return result
+
+    def kick(self) -> None:
+        """Checkpoint now rather than at the next interval."""
+        self._kick.set()
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), self.interval)
+            self._kick.clear()
+            try:
+                await self.run_once()
+            except sqlite3.Error as exc:  # the next run tries again; the autocheckpoint is the safety net
+                log.warning("WAL checkpoint failed: %s", exc)
+
+    def start(self) -> None:
+        """Start checkpointing in the background."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="sqlite-checkpoint")
+
+    async def stop(self) -> None:
+        """Stop, and close the worker's connection."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await asyncio.to_thread(conn.close)
