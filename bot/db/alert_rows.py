@@ -75,9 +75,18 @@ class SqliteValues:
             return int(value)
         return value
 
-    def row(self, row: dict[str, Any]) -> list[Any]:
-        """An insert row's parameters in INSERT_COLS order."""
-        return [self.value(c, row[c]) for c in INSERT_COLS]
+    def row(self, r: dict[str, Any]) -> tuple[Any, ...]:
+        """An insert row's parameters in INSERT_COLS order (spelled out: this runs for every new alert)."""
+        time = self.time
+        starts, ends, resolved = r["starts_at"], r["ends_at"], r["resolved_at"]
+        return (
+            r["source"], r["fingerprint"], r["active_key"], r["status"], r["alertname"],
+            to_json(r["labels"]).decode(), to_json(r["annotations"]).decode(), r["group_key"], r["severity"],
+            r["severity_reason"], int(r["severity_confirmed"]), r["count"],
+            None if starts is None else time(starts), None if ends is None else time(ends),
+            time(r["first_seen_at"]), time(r["last_seen_at"]), None if resolved is None else time(resolved),
+            r["generator_url"], r["value"], int(r["review"]), r["silenced_by"], r["incident_id"],
+        )  # fmt: skip
 
 
 async def firing_rows(tx: Tx, keys: list[str]) -> dict[str, FiringRow]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -108,6 +108,23 @@ class ClaimedTimer:
     attempts: int
 
 
+# Statements of every declaration, built once (building and cache-keying a statement costs more than running
+# it on SQLite); values arrive as bound parameters.
+_NEXT_REF = tuple(
+    ins(RefCounterRow)
+    .values(day=bindparam("day"), last=1)
+    .on_conflict_do_update(index_elements=[RefCounterRow.day], set_={"last": RefCounterRow.last + 1})
+    .returning(RefCounterRow.last)
+    for ins in (sqlite.insert, postgresql.insert)
+)
+_LAST_OF_CHAIN = (
+    select(EventRow.seq, EventRow.hash)
+    .where(EventRow.chain == bindparam("chain"))
+    .order_by(EventRow.seq.desc())
+    .limit(1)
+)
+
+
 class Tx:
     """One unit of work: everything done through it commits or rolls back together."""
 
@@ -132,15 +149,8 @@ class Tx:
 
     async def next_ref(self, day: date) -> str:
         """Hand out the next `INC-YYYYMMDD-NNN` atomically (an upsert on the day's counter)."""
-        key = f"{day:%Y%m%d}"
-        ins = postgresql.insert if self._store.dialect == "postgresql" else sqlite.insert
-        stmt = (
-            ins(RefCounterRow)
-            .values(day=key, last=1)
-            .on_conflict_do_update(index_elements=[RefCounterRow.day], set_={"last": RefCounterRow.last + 1})
-            .returning(RefCounterRow.last)
-        )
-        number = (await self.session.execute(stmt)).scalar_one()
+        stmt = _NEXT_REF[self._store.dialect == "postgresql"]
+        number = (await self.session.execute(stmt, {"day": f"{day:%Y%m%d}"})).scalar_one()
         return format_ref(day, int(number))
 
     async def add_incident(self, row: IncidentRow) -> IncidentRow:
@@ -250,14 +260,7 @@ class Tx:
             hit = await self.session.execute(select(EventRow.id).where(EventRow.dedupe_key == dedupe_key))
             if hit.first() is not None:
                 return None
-        last = (
-            await self.session.execute(
-                select(EventRow.seq, EventRow.hash)
-                .where(EventRow.chain == chain)
-                .order_by(EventRow.seq.desc())
-                .limit(1)
-            )
-        ).first()
+        last = (await self.session.execute(_LAST_OF_CHAIN, {"chain": chain})).first()
         seq, prev = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS)
         payload = payload or {}
         digest = event_hash(

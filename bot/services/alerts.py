@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 
 from bot.db.alert_rows import ALERTS, FiringRow, firing_rows, insert_rows, update_repeats
 from bot.db.store import Tx
@@ -88,18 +88,22 @@ async def ingest(deps: Deps, alerts: list[Alert], *, source: str, request_key: s
     return result
 
 
+_OPEN_BY_GROUP = (
+    select(IncidentRow)
+    .where(
+        IncidentRow.group_key.in_(bindparam("keys", expanding=True)),
+        IncidentRow.status.in_([s.value for s in Status if s.is_open]),
+    )
+    .order_by(IncidentRow.id)
+)  # built once: this runs for every request
+_OPEN_BY_GROUP_LOCKED = _OPEN_BY_GROUP.with_for_update()
+
+
 async def _open_incidents(tx: Tx, keys: list[str]) -> dict[str, IncidentRow]:
     out: dict[str, IncidentRow] = {}
-    open_states = [s.value for s in Status if s.is_open]
+    stmt = _OPEN_BY_GROUP if tx.session.bind and tx.session.bind.dialect.name == "sqlite" else _OPEN_BY_GROUP_LOCKED
     for i in range(0, len(keys), 500):
-        q = (
-            select(IncidentRow)
-            .where(IncidentRow.group_key.in_(keys[i : i + 500]), IncidentRow.status.in_(open_states))
-            .order_by(IncidentRow.id)
-        )
-        if not tx.session.bind or tx.session.bind.dialect.name != "sqlite":
-            q = q.with_for_update()
-        for row in (await tx.session.execute(q)).scalars():
+        for row in (await tx.session.execute(stmt, {"keys": keys[i : i + 500]})).scalars():
             out[str(row.group_key)] = row  # the newest open incident of the group wins
     return out
 
