@@ -27,6 +27,7 @@ def alert(
         status=AlertStatus(status),
         labels=lab,
         annotations=ann,
+        labels_fingerprint=True,  # as the Alertmanager parser makes them
     )
 
 

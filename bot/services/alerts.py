@@ -47,11 +47,6 @@ class IngestResult:
             self.incidents.append(ref)
 
 
-def active_key(alert: Alert) -> str:
-    """Unique while the alert fires: source and fingerprint."""
-    return f"{alert.source}:{alert.fingerprint}"
-
-
 def _lock_key(text_key: str) -> int:
     return int.from_bytes(hashlib.sha256(text_key.encode()).digest()[:8], "big", signed=True)
 
@@ -80,7 +75,7 @@ async def ingest(deps: Deps, alerts: list[Alert], *, source: str, request_key: s
         if not deps.store.is_sqlite:
             for key in sorted(groups):  # a stable order: no deadlocks between concurrent requests
                 await tx.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(f"group:{key}")})
-        existing = await firing_rows(tx, [active_key(a) for a in alerts])
+        existing = await firing_rows(tx, [a.active_key for a in alerts])
         open_incidents = await _open_incidents(tx, list(groups))
         silences = await _api_silences(tx, now) if await _any_api_silence(deps, tx, now) else []
         for group in groups.values():
@@ -168,7 +163,7 @@ async def _ingest_group(
     resolved_ids: list[int] = []
     pending_new: dict[str, dict[str, Any]] = {}
     for alert, cls in group.items:
-        key = active_key(alert)
+        key = alert.active_key
         row = existing.get(key)
         if alert.status is AlertStatus.RESOLVED:
             result.resolved += 1
@@ -300,7 +295,7 @@ def _new_row(alert: Alert, cls: Classification, key: str, now: datetime, *, reso
     return {
         "source": alert.source,
         "fingerprint": alert.fingerprint,
-        "active_key": None if resolved else active_key(alert),
+        "active_key": None if resolved else alert.active_key,
         "status": alert.status.value,
         "alertname": alert.alertname[:200],
         "labels": dict(alert.labels),

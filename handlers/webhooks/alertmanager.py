@@ -94,6 +94,7 @@ def parse_alertmanager_body(body: bytes) -> list[Alert]:
                 ends_at=parse_time(am.endsAt, f"alerts[{i}].endsAt"),
                 generator_url=am.generatorURL,
                 value=None,
+                labels_fingerprint=True,
             )
         )
     return out
@@ -142,6 +143,7 @@ def _one(i: int, item: Any) -> Alert:
             starts_at=starts,
             ends_at=ends,
             generator_url=am.generatorURL,
+            labels_fingerprint=True,
         )
     except AlertError as exc:
         raise WebhookError(400, exc.code, f"alerts[{i}]: {exc.detail}") from None

@@ -81,6 +81,7 @@ def parse_generic(data: Any) -> list[Alert]:
                     ends_at=a.ends_at,
                     generator_url=a.generator_url,
                     value=None if a.value is None else str(a.value),
+                    labels_fingerprint=a.fingerprint is None,
                 )
             )
         except AlertError as exc:

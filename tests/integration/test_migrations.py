@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from bot.clock import ManualClock
 from bot.db.base import Base
 from bot.db.engine import sync_url
-from bot.db.migrate import head_revision, upgrade
+from bot.db.migrate import alembic_config, head_revision, upgrade
 from bot.db.store import Store
+from bot.domain.alert import active_key, fingerprint
 from bot.services.deps import Deps
 from bot.services.stats import database_ready
 
@@ -60,3 +63,54 @@ async def test_readyz_check_follows_migrations(tmp_path):
     ok, detail = await database_ready(deps)
     assert ok and head_revision() in detail
     await store.dispose()
+
+
+def _rekey_case(url: str) -> None:
+    """0004 rewrites firing rows' keys to the runtime's form and back on downgrade; resolved rows stay NULL."""
+    upgrade(url, "0003_review_queue_index")
+    am_labels = {"alertname": "HighErrorRate", "service": "checkout-api", "pod": "a"}
+    gen_labels = {"alertname": "QueueDeep", "job": "worker"}
+    rows = [
+        ("alertmanager", "00000000000000aa", am_labels, "alertmanager:00000000000000aa"),
+        ("generic", fingerprint(gen_labels), gen_labels, f"generic:{fingerprint(gen_labels)}"),
+        ("generic", "my-own-id", gen_labels, "generic:my-own-id"),
+        ("cloudwatch", "00000000000000cc", {"alertname": "cpu"}, "cloudwatch:00000000000000cc"),
+        ("alertmanager", "00000000000000dd", am_labels, None),  # resolved
+    ]
+    engine = create_engine(sync_url(url))
+    insert = text(
+        "INSERT INTO alerts (source, fingerprint, active_key, status, alertname, labels, annotations, group_key,"
+        " severity, severity_reason, severity_confirmed, count, first_seen_at, last_seen_at, review)"
+        " VALUES (:s, :f, :k, 'firing', 'x', :l, '{}', 'g', 'SEV3', '', true, 1, :t, :t, false)"
+    )
+    try:
+        with engine.begin() as conn:
+            for s, f, labels, key in rows:
+                conn.execute(insert, {"s": s, "f": f, "k": key, "l": json.dumps(labels), "t": "2026-11-23 09:00:00"})
+        upgrade(url)
+
+        def keys() -> list[str | None]:
+            with engine.connect() as conn:
+                return [r[0] for r in conn.execute(text("SELECT active_key FROM alerts ORDER BY id"))]
+
+        assert keys() == [
+            active_key("alertmanager", "00000000000000aa", am_labels),
+            active_key("generic", fingerprint(gen_labels), gen_labels),
+            "generic:my-own-id",
+            "cloudwatch:00000000000000cc",
+            None,
+        ]
+        assert keys()[0] == "alertmanager/HighErrorRate/checkout-api|00000000000000aa"
+        command.downgrade(alembic_config(url), "0003_review_queue_index")
+        assert keys() == [r[3] for r in rows]
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_active_keys_are_rewritten_by_0004(tmp_path):
+    _rekey_case(f"sqlite+aiosqlite:///{tmp_path / 'k.db'}")
+
+
+@pytest.mark.postgres
+def test_postgres_active_keys_are_rewritten_by_0004(pg_url):
+    _rekey_case(pg_url)
