@@ -34,6 +34,7 @@ test: install servers lint typecheck
 bench: install servers
 	$(BIN)/python bench/declare_latency.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingest_cost.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache warroom.db*
