@@ -353,16 +353,26 @@ async def _raise_severity(tx: Tx, incident: IncidentRow, top: Classification, no
 
 
 async def _schedule_card_refresh(tx: Tx, incident: IncidentRow, policy: AlertPolicy, now: datetime) -> None:
-    """At most one card refresh per incident per window, however many alerts arrive (storm-safe)."""
+    """At most one card refresh per incident per window, however many alerts arrive (storm-safe).
+
+    Each incident's windows are shifted by its own phase, so a storm of many incidents spreads its card
+    refreshes over the window instead of firing them all on the same boundary.
+    """
     period = max(policy.card_refresh_seconds, 0.1)
-    bucket = int(now.timestamp() // period)
-    due = datetime.fromtimestamp((bucket + 1) * period, tz=now.tzinfo)
+    phase = refresh_phase(incident.id, period)
+    bucket = int((now.timestamp() - phase) // period)
+    due = datetime.fromtimestamp((bucket + 1) * period + phase, tz=now.tzinfo)
     await tx.schedule_timer(
         kind=CARD_REFRESH,
         key=f"{CARD_REFRESH}:{incident.ref}:{bucket}",
         due_at=due,
         incident_id=incident.id,
     )
+
+
+def refresh_phase(incident_id: int, period: float) -> float:
+    """An incident's offset within the refresh window: successive ids land far apart (golden ratio)."""
+    return (incident_id * 0.6180339887498949) % 1.0 * period
 
 
 async def note_joined_alerts(deps: Deps, *, incident_id: int) -> int:

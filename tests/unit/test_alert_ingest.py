@@ -222,3 +222,16 @@ async def test_storm_is_coalesced_into_one_card_refresh_per_window(deps):
     timers = await count(deps, TimerRow, TimerRow.kind == alerts.CARD_REFRESH)
     assert 1 <= timers <= 2
     assert (await incidents.get(deps, ref=ref)).alert_count == 200
+
+
+async def test_card_refreshes_of_many_incidents_spread_over_the_window(deps):
+    period = deps.alerts.card_refresh_seconds
+    for i in range(20):
+        await alerts.ingest(deps, [alert(service=f"svc-{i}")], source="alertmanager")
+    async with deps.store.read() as tx:
+        rows = list((await tx.session.execute(select(TimerRow).where(TimerRow.kind == alerts.CARD_REFRESH))).scalars())
+    now = deps.clock.now()
+    waits = sorted((r.due_at - now).total_seconds() for r in rows)
+    assert len(waits) == 20 and all(0 < w <= period for w in waits)
+    assert len({round(w, 3) for w in waits}) == 20  # no two on the same instant
+    assert waits[-1] - waits[0] > period / 2  # spread across the window, not bunched on a boundary
