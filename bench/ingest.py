@@ -20,7 +20,8 @@ Before each phase the bench waits until both servers are idle (CPU quiet), so ne
   grouping timers and a receiver without integrations, so the measure is its ingest API (the alerts
   still go through its dispatcher and aggregation groups). Bodies: JSON lists of
   {labels, annotations, startsAt, generatorURL}.
-- warroom runs as `python -m bot.cli serve` with SQLite (every alert committed before the 202) and Slack
+- warroom runs as `python -m bot.cli serve` with SQLite (every alert committed before the 202; with
+  `--sqlite-synchronous FULL` also synced to disk, as against a power loss) and Slack
   in HTTP mode against the Slack emulator running in this benchmark process with Slack's rate tiers on,
   so the bot's CPU does only the bot's work, as with real Slack. It gets webhook v4 bodies with
   `Authorization: Bearer <token>` and answers 202.
@@ -474,13 +475,14 @@ async def start_alertmanager(tmp: Path, bodies: Bodies) -> Target | None:
     )
 
 
-async def start_warroom(tmp: Path, bodies: Bodies, slack_api_url: str) -> Target | None:
+async def start_warroom(tmp: Path, bodies: Bodies, slack_api_url: str, synchronous: str) -> Target | None:
     wr_dir = tmp / "warroom"
     wr_dir.mkdir(parents=True)
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WARROOM_", "DISCORD_"))},
         "WARROOM_DATABASE_URL": f"sqlite+aiosqlite:///{wr_dir / 'bench.db'}",
+        "WARROOM_SQLITE_SYNCHRONOUS": synchronous,
         "WARROOM_PORT": str(port),
         "WARROOM_HOST": HOST,
         "WARROOM_ALERT_TOKEN": TOKEN,
@@ -549,8 +551,10 @@ async def bench_batch(tmp: Path, bodies: Bodies, args: argparse.Namespace, slack
     try:
         if not args.skip_alertmanager and (am := await start_alertmanager(tmp, bodies)) is not None:
             targets.append(am)
-        if not args.skip_warroom and (wr := await start_warroom(tmp, bodies, slack_api_url)) is not None:
-            targets.append(wr)
+        if not args.skip_warroom:
+            wr = await start_warroom(tmp, bodies, slack_api_url, args.sqlite_synchronous)
+            if wr is not None:
+                targets.append(wr)
         async with new_client() as client:
             targets = [t for t in targets if await probe(client, t)]
             for r in range(max(1, args.rounds)):
@@ -595,6 +599,12 @@ async def main() -> int:
     parser.add_argument("--batches", default="1,100", help="alerts per request, comma-separated (default 1,100)")
     parser.add_argument("--services", type=int, default=300, help="distinct services (default 300)")
     parser.add_argument("--pool", type=int, default=2000, help="distinct request bodies per batch size")
+    parser.add_argument(
+        "--sqlite-synchronous",
+        choices=["NORMAL", "FULL"],
+        default="NORMAL",
+        help="warroom's WARROOM_SQLITE_SYNCHRONOUS: NORMAL (a 202 survives a bot crash) or FULL (also power loss)",
+    )
     parser.add_argument("--skip-warroom", action="store_true", help="measure Alertmanager only")
     parser.add_argument("--skip-alertmanager", action="store_true", help="measure warroom only (profiling)")
     args = parser.parse_args()
@@ -612,7 +622,10 @@ async def main() -> int:
             f"  batch {b.batch}: {len(b.warroom)} distinct bodies, avg v4 {avg_kib(b.warroom):.1f} KiB,"
             f" API v2 {avg_kib(b.alertmanager):.1f} KiB"
         )
-    print(f"  Alertmanager: {find_alertmanager() or 'not installed'}; warroom: SQLite, Slack = emulator (rate tiers)")
+    print(
+        f"  Alertmanager: {find_alertmanager() or 'not installed'}; warroom: SQLite (synchronous="
+        f"{args.sqlite_synchronous}), Slack = emulator (rate tiers)"
+    )
 
     from integrations.local_workspace import EmulatorServer, Workspace
 

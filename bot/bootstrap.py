@@ -142,7 +142,7 @@ def build(
     config = config or load_config(settings.config_path)
     redactor = Redactor(settings.secret_values())
     telemetry = Telemetry()
-    store = Store.from_url(settings.database_url)
+    store = Store.from_url(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     deps = Deps(store=store, clock=clock, sla=_sla(config), alerts=alert_policy(config))
 
     local: LocalSlack | None = None

@@ -15,7 +15,7 @@ import types
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -135,6 +135,14 @@ class Settings(BaseSettings):
         validation_alias="WARROOM_DATABASE_URL",
         repr=False,
         description="SQLAlchemy URL (async driver).",
+    )
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="NORMAL",
+        validation_alias="WARROOM_SQLITE_SYNCHRONOUS",
+        description=(
+            "SQLite only. NORMAL: a commit (an alert's 202) survives a crash of the bot; FULL: it also survives"
+            " a power loss (an fsync per commit)."
+        ),
     )
     config_path: Path | None = Field(
         default=None, validation_alias="WARROOM_CONFIG", description="Path of the rules file."

@@ -52,20 +52,32 @@ def sqlite_file(url: str) -> str | None:
     return u.database
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cur = dbapi_connection.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-    cur.execute("PRAGMA wal_autocheckpoint=20000")
-    cur.execute("PRAGMA cache_size=-16384")  # 16 MiB of page cache per connection (KiB when negative)
-    cur.execute("PRAGMA mmap_size=268435456")  # reads of the database file through a 256 MiB map
-    cur.close()
+def _sqlite_pragmas(synchronous: str) -> Any:
+    def apply(dbapi_connection: Any, _record: Any) -> None:
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        cur.execute("PRAGMA wal_autocheckpoint=20000")  # a safety net: bot.db.checkpoint keeps the WAL small
+        cur.execute("PRAGMA cache_size=-16384")  # 16 MiB of page cache per connection (KiB when negative)
+        cur.execute("PRAGMA mmap_size=268435456")  # reads of the database file through a 256 MiB map
+        cur.close()
+
+    return apply
 
 
-def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, foreign keys and a 30 s busy timeout."""
+SYNCHRONOUS = ("NORMAL", "FULL")
+
+
+def make_engine(url: str, *, echo: bool = False, sqlite_synchronous: str = "NORMAL") -> AsyncEngine:
+    """An async engine; SQLite gets WAL, foreign keys, the inline driver and `sqlite_synchronous`.
+
+    In WAL mode NORMAL makes a commit survive a crash of the process (the WAL is written before the commit
+    returns) and FULL also a power loss (the WAL is synced at every commit).
+    """
+    if sqlite_synchronous not in SYNCHRONOUS:
+        raise ValueError(f"sqlite_synchronous must be one of {', '.join(SYNCHRONOUS)}")
     url = async_url(url)
     if is_sqlite(url):
         u = make_url(url)
@@ -88,6 +100,6 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             # (SQLite drops a connection's cache whenever another connection has written since).
             **({"poolclass": StaticPool} if memory else {"pool_use_lifo": True}),
         )
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(sqlite_synchronous))
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)

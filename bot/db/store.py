@@ -361,10 +361,11 @@ class Store:
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
 
     @classmethod
-    def from_url(cls, url: str) -> Store:
+    def from_url(cls, url: str, *, sqlite_synchronous: str = "NORMAL") -> Store:
         """A store on a new engine for `url`."""
         path = sqlite_file(url)
-        return cls(make_engine(url), checkpointer=WalCheckpointer(path) if path else None)
+        engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
+        return cls(engine, checkpointer=WalCheckpointer(path) if path else None)
 
     @property
     def is_sqlite(self) -> bool:

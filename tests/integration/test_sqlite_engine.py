@@ -133,3 +133,19 @@ async def test_a_checkpointer_on_a_missing_directory_reports_the_error(tmp_path:
     with pytest.raises(sqlite3.OperationalError):
         await checkpointer.run_once()
     await checkpointer.stop()
+
+
+@pytest.mark.parametrize(("setting", "level"), [("NORMAL", 1), ("FULL", 2)])
+async def test_synchronous_follows_the_setting(tmp_path: Path, setting: str, level: int) -> None:
+    store = Store.from_url(f"sqlite+aiosqlite:///{tmp_path / 's.db'}", sqlite_synchronous=setting)
+    try:
+        async with store.read() as tx:
+            assert (await tx.session.execute(text("PRAGMA synchronous"))).scalar_one() == level
+            assert (await tx.session.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
+    finally:
+        await store.dispose()
+
+
+def test_an_unknown_synchronous_level_is_refused() -> None:
+    with pytest.raises(ValueError, match="NORMAL, FULL"):
+        Store.from_url("sqlite+aiosqlite://", sqlite_synchronous="OFF")

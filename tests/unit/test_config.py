@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 ENV_NAMES = [
     "WARROOM_DATABASE_URL",
+    "WARROOM_SQLITE_SYNCHRONOUS",
     "WARROOM_CONFIG",
     "WARROOM_HOST",
     "WARROOM_PORT",
@@ -115,6 +116,7 @@ def test_env_names_are_exactly_the_contract() -> None:
 def test_defaults() -> None:
     s = settings()
     assert s.database_url == "sqlite+aiosqlite:///./warroom.db"
+    assert s.sqlite_synchronous == "NORMAL"
     assert s.config_path is None
     assert (s.host, s.port) == ("127.0.0.1", 8080)
     assert s.slack_bot_token is None and s.slack_signing_secret is None and s.slack_app_token is None
