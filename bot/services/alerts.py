@@ -263,26 +263,37 @@ async def _incident_for(
 ) -> IncidentRow:
     """Declare the group's incident, or update the open one (counts, blast radius, severity rise)."""
     top = worst(attach_cls)
+    n = len(attach_rows)
     if incident is None:
-        first = attach_rows[0]
+        # A new incident is inserted with its blast radius already in place (one INSERT, no UPDATE after it).
+        services, names, regions = _blast_radius([], [], [], attach_rows, policy)
         incident = await create_incident(
             tx,
             now=now,
-            title=" ".join(first.summary.split())[:200],
+            title=" ".join(attach_rows[0].summary.split())[:200],
             severity=top.severity,
             actor=source,
             severity_reason=top.reason,
             severity_confirmed=top.confirmed,
             group_key=group.key,
+            services=services,
+            alertnames=names,
+            regions=regions,
+            alert_count=n,
+            alerts_firing=n,
         )
         open_incidents[group.key] = incident
         result.declared.append(incident.ref)
-    elif top.severity.rank < Severity(incident.severity).rank:
-        await _raise_severity(tx, incident, top, now, source)
-    n = len(attach_rows)
-    _blast_radius(incident, attach_rows, policy, now)
-    incident.alerts_firing += n
-    if incident.ref not in result.declared:
+    else:
+        if top.severity.rank < Severity(incident.severity).rank:
+            await _raise_severity(tx, incident, top, now, source)
+        incident.services, incident.alertnames, incident.regions = _blast_radius(
+            incident.services or [], incident.alertnames or [], incident.regions or [], attach_rows, policy
+        )
+        incident.alert_count += n
+        incident.alerts_firing += n
+        incident.last_alert_at = now
+        incident.updated_at = now
         # Joins are written to the timeline once per refresh window (see note_joined_alerts), not per request:
         # a storm makes one timeline line per few seconds, and the hot path one statement less.
         incident.alerts_unannounced += n
@@ -318,10 +329,11 @@ def _new_row(alert: Alert, cls: Classification, key: str, now: datetime, *, reso
     }
 
 
-def _blast_radius(incident: IncidentRow, rows: list[Alert], policy: AlertPolicy, now: datetime) -> None:
-    services = list(incident.services or [])
-    names = list(incident.alertnames or [])
-    regions = list(incident.regions or [])
+def _blast_radius(
+    services: list[str], names: list[str], regions: list[str], rows: list[Alert], policy: AlertPolicy
+) -> tuple[list[str], list[str], list[str]]:
+    """Services, alertnames and regions with those of `rows` added (bounded, first seen first)."""
+    services, names, regions = list(services), list(names), list(regions)
     for r in rows:
         svc = r.service(policy.service_label)
         if svc and svc not in services:
@@ -332,10 +344,7 @@ def _blast_radius(incident: IncidentRow, rows: list[Alert], policy: AlertPolicy,
             reg = r.labels.get(label)
             if reg and reg not in regions:
                 regions.append(reg)
-    incident.services, incident.alertnames, incident.regions = services[:50], names[:50], regions[:20]
-    incident.alert_count += len(rows)
-    incident.last_alert_at = now
-    incident.updated_at = now
+    return services[:50], names[:50], regions[:20]
 
 
 async def _raise_severity(tx: Tx, incident: IncidentRow, top: Classification, now: datetime, source: str) -> None:
