@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot.background import cancel_and_wait
 from bot.db.store import ClaimedDelivery, Store, new_worker_id
 from bot.domain.events import Event
 from bot.domain.ports import Clock
@@ -175,11 +176,8 @@ class OutboxWorker:
     async def stop(self) -> None:
         """Stop the loop (in-flight deliveries are cancelled and resumed by the next start)."""
         self._stopping = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _loop(self) -> None:
         while not self._stopping:

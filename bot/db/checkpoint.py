@@ -17,6 +17,8 @@ import logging
 import sqlite3
 from dataclasses import dataclass
 
+from bot.background import cancel_and_wait
+
 log = logging.getLogger("warroom.db")
 
 
@@ -76,11 +78,8 @@ class WalCheckpointer:
 
     async def stop(self) -> None:
         """Stop, and close the worker's connection."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await asyncio.to_thread(conn.close)
