@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -103,3 +103,21 @@ def make_engine(url: str, *, echo: bool = False, sqlite_synchronous: str = "NORM
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(sqlite_synchronous))
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def make_scan_engine(path: str) -> Engine:
+    """A synchronous, read-only engine on a SQLite file, for long reads run in a worker thread.
+
+    The main engine's driver runs on the event loop (bot.db.sqlite_inline), so a read over many rows would
+    hold up every request; WAL lets this one read beside the writers.
+    """
+    engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S})
+
+    def read_only(dbapi_connection: Any, _record: Any) -> None:
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA query_only=1")
+        cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        cur.close()
+
+    event.listen(engine, "connect", read_only)
+    return engine

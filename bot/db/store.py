@@ -9,15 +9,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot.db.checkpoint import WalCheckpointer
-from bot.db.engine import make_engine, sqlite_file
+from bot.db.engine import make_engine, make_scan_engine, sqlite_file
 from bot.db.sqlite_inline import InlineConnection
 from bot.db.tables import (
     DeliveryRow,
@@ -36,6 +36,7 @@ PENDING, INFLIGHT, DONE, DEAD = "pending", "inflight", "done", "dead"
 FIRED, CANCELLED = "fired", "cancelled"
 
 Subscriber = tuple[str, Callable[[str], bool]]
+T = TypeVar("T")
 
 
 def to_incident(row: IncidentRow, roles: dict[Role, list[str]] | None = None) -> Incident:
@@ -342,9 +343,12 @@ class Tx:
 class Store:
     """The database: units of work, outbox and timer queues."""
 
-    def __init__(self, engine: AsyncEngine, *, checkpointer: WalCheckpointer | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, checkpointer: WalCheckpointer | None = None, scan_engine: Engine | None = None
+    ) -> None:
         self.engine = engine
         self.checkpointer = checkpointer  # SQLite file databases: WAL checkpoints off the event loop
+        self._scan_engine = scan_engine  # SQLite file databases: long reads in a worker thread (see scan)
         self.dialect = engine.dialect.name
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.subscribers: list[Subscriber] = []
@@ -358,7 +362,9 @@ class Store:
         """A store on a new engine for `url`."""
         path = sqlite_file(url)
         engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
-        return cls(engine, checkpointer=WalCheckpointer(path) if path else None)
+        if path is None:
+            return cls(engine)
+        return cls(engine, checkpointer=WalCheckpointer(path), scan_engine=make_scan_engine(path))
 
     @property
     def is_sqlite(self) -> bool:
@@ -401,10 +407,28 @@ class Store:
         if self.checkpointer is not None:
             self.checkpointer.start()
 
+    async def scan(self, read: Callable[[Connection], T]) -> T:
+        """Run `read(connection)`, a read that may go over many rows, without holding up the event loop.
+
+        On a SQLite file it runs in a worker thread on a read-only connection of its own (the main driver
+        runs on the loop); elsewhere on a connection of the async engine.
+        """
+        if self._scan_engine is not None:
+            return await asyncio.to_thread(self._scan_in_thread, read)
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(read)
+
+    def _scan_in_thread(self, read: Callable[[Connection], T]) -> T:
+        assert self._scan_engine is not None
+        with self._scan_engine.connect() as conn:
+            return read(conn)
+
     async def dispose(self) -> None:
         """Stop background work and close every connection."""
         if self.checkpointer is not None:
             await self.checkpointer.stop()
+        if self._scan_engine is not None:
+            await asyncio.to_thread(self._scan_engine.dispose)
         await self.engine.dispose()
 
     # -- outbox ----------------------------------------------------------------------------
@@ -500,10 +524,13 @@ class Store:
         return min(due) if due else None
 
     async def delivery_counts(self) -> dict[str, int]:
-        """Number of deliveries per status."""
-        async with self.read() as tx:
-            rows = await tx.session.execute(select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status))
+        """Number of deliveries per status (a count over the whole table: run as a scan)."""
+
+        def count(conn: Connection) -> dict[str, int]:
+            rows = conn.execute(select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status))
             return {str(s): int(n) for s, n in rows.all()}
+
+        return await self.scan(count)
 
     # -- timers ----------------------------------------------------------------------------
 

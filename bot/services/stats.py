@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from bot.db.tables import IncidentRow
 from bot.services.deps import Deps
@@ -41,14 +41,13 @@ class Snapshot:
 
 async def snapshot(deps: Deps) -> Snapshot:
     """Incidents by (severity, status) and deliveries by status."""
-    async with deps.store.read() as tx:
-        rows = await tx.session.execute(
-            select(IncidentRow.severity, IncidentRow.status, func.count()).group_by(
-                IncidentRow.severity, IncidentRow.status
-            )
-        )
-        incidents = {(str(s), str(st)): int(n) for s, st, n in rows.all()}
-    return Snapshot(incidents=incidents, deliveries=await deps.store.delivery_counts())
+
+    def count(conn: Connection) -> dict[tuple[str, str], int]:
+        by = (IncidentRow.severity, IncidentRow.status)
+        rows = conn.execute(select(*by, func.count()).group_by(*by))
+        return {(str(s), str(st)): int(n) for s, st, n in rows.all()}
+
+    return Snapshot(incidents=await deps.store.scan(count), deliveries=await deps.store.delivery_counts())
 
 
 async def database_ready(deps: Deps) -> tuple[bool, str]:

@@ -9,7 +9,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
+from sqlalchemy.exc import OperationalError
 
 from bot.db.checkpoint import WalCheckpointer
 from bot.db.engine import sqlite_file
@@ -149,3 +150,38 @@ async def test_synchronous_follows_the_setting(tmp_path: Path, setting: str, lev
 def test_an_unknown_synchronous_level_is_refused() -> None:
     with pytest.raises(ValueError, match="NORMAL, FULL"):
         Store.from_url("sqlite+aiosqlite://", sqlite_synchronous="OFF")
+
+
+async def test_scans_run_off_the_loop_on_a_read_only_connection(tmp_path: Path) -> None:
+    store = await sqlite_store(tmp_path)
+    try:
+        async with store.transaction() as tx:
+            await tx.next_ref(date(2026, 11, 23))
+
+        def look(conn: Connection) -> tuple[int, int]:
+            return threading.get_ident(), int(
+                conn.execute(select(func.count()).select_from(RefCounterRow)).scalar_one()
+            )
+
+        thread, rows = await store.scan(look)
+        assert rows == 1 and thread != threading.get_ident()
+
+        def write(conn: Connection) -> None:
+            conn.execute(text("DELETE FROM ref_counters"))
+
+        with pytest.raises(OperationalError, match="readonly"):
+            await store.scan(write)
+        assert await store.delivery_counts() == {}
+    finally:
+        await store.dispose()
+
+
+async def test_an_in_memory_store_scans_on_its_own_connection() -> None:
+    store = Store.from_url("sqlite+aiosqlite://")
+    try:
+        async with store.engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+            await conn.execute(text("INSERT INTO t VALUES (1), (2)"))
+        assert await store.scan(lambda conn: conn.execute(text("SELECT sum(x) FROM t")).scalar_one()) == 3
+    finally:
+        await store.dispose()
