@@ -124,12 +124,31 @@ class WarRoomReactor:
             await self._save(incident.ref, card_ts=ts)
             await self.chat.pin(incident.channel_id, ts)
             incident.card_ts = ts
+            incident = await self._catch_up_card(incident)
         text = (
             f":rotating_light: *{incident.ref}* {incident.severity.value} declared: {incident.title} "
             f"— join <#{incident.channel_id}>"
         )
         await self._announce(incident, text, f"announce:{incident.ref}", attempt)
         await self._record_opened(incident)
+
+    async def _catch_up_card(self, posted: Incident) -> Incident:
+        """Update the new card if the incident changed while the room was being opened; the current state.
+
+        Alerts that joined after the card was rendered scheduled a card refresh, but one that fell due
+        before the card existed had nothing to update, and nothing schedules another until more alerts
+        come: without this look the first card of a storm could stay behind. A refresh due later sees the
+        card (its ts is saved above) and needs no help.
+        """
+        async with self.deps.store.read() as tx:
+            row = await tx.incident_row_by_id(posted.id)
+            if row is None:
+                return posted
+            current = await tx.incident(row)
+        assert posted.channel_id is not None and posted.card_ts is not None
+        if triage_card(current, self.deps.sla) != triage_card(posted, self.deps.sla):
+            await self.chat.update_card(posted.channel_id, posted.card_ts, triage_card(current, self.deps.sla))
+        return current
 
     async def _create_channel(self, incident: Incident) -> Incident:
         bot = await self.chat.bot_user_id()

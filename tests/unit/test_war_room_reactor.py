@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import pytest
 
+from bot.domain.cards import TriageCard
 from bot.domain.incident import Role, Severity, Status
 from bot.domain.ports import ChatError
 from bot.outbox import OutboxWorker, RetryPolicy
-from bot.services import incidents
+from bot.services import alerts, incidents
 from bot.services.reactors import WarRoomReactor
+from tests.alert_builders import alert
 from tests.builders import deps_for, sqlite_store
 from tests.fakes.chat import FakeChatRoom
 
@@ -168,3 +172,42 @@ async def test_roles_and_notes_reach_the_room(env):
     assert card.card.status is Status.RESOLVED and not card.card.actionable
     ann = chat.by_name("incidents")
     assert any("resolved" in m.text for m in ann.messages)
+
+
+class _AlertsArriveWhileTheCardIsPosted(FakeChatRoom):
+    """A chat room in which more alerts join, and their card refresh falls due, while the card is posted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.during_post: list[Callable[[], Awaitable[None]]] = []
+
+    async def post_card(self, channel_id: str, card: TriageCard) -> str:
+        ts = await super().post_card(channel_id, card)
+        while self.during_post:
+            await self.during_post.pop(0)()
+        return ts
+
+
+async def test_a_card_posted_while_alerts_join_is_brought_up_to_date(tmp_path):
+    store = await sqlite_store(tmp_path)
+    deps = deps_for(store)
+    chat = _AlertsArriveWhileTheCardIsPosted()
+    reactor = WarRoomReactor(deps, chat)
+    store.subscribe(reactor.name, reactor.wants)
+    worker = OutboxWorker(store, [reactor], clock=deps.clock, policy=RetryPolicy(base_delay=1, jitter=0))
+    try:
+        declared = await alerts.ingest(deps, [alert(pod="a")], source="alertmanager")
+        inc = await incidents.get(deps, ref=declared.declared[0])
+
+        async def more_alerts_and_their_refresh() -> None:
+            await alerts.ingest(deps, [alert(pod="b"), alert(pod="c")], source="alertmanager")
+            await reactor.refresh(inc.id)  # falls due before the card's ts is saved: nothing to update yet
+
+        chat.during_post.append(more_alerts_and_their_refresh)
+        await worker.drain()
+        room = next(c for c in chat.channels.values() if c.name.startswith("inc-"))
+        card = room.messages[0]
+        assert card.card is not None and card.card.alert_count == 3
+        assert card.edits == 1
+    finally:
+        await store.dispose()
