@@ -12,26 +12,23 @@ from sqlalchemy.pool import StaticPool
 from bot.db.sqlite_inline import inline_creator
 
 
+def _with_driver(url: str, sqlite_driver: str) -> str:
+    u = make_url(url)
+    drivers = {"sqlite": sqlite_driver, "postgresql": "postgresql+psycopg"}
+    backend = u.get_backend_name()
+    if backend in drivers:
+        u = u.set(drivername=drivers[backend])
+    return u.render_as_string(hide_password=False)
+
+
 def async_url(url: str) -> str:
     """Normalize a database URL to an async driver (aiosqlite or psycopg)."""
-    u = make_url(url)
-    backend = u.get_backend_name()
-    if backend == "sqlite":
-        u = u.set(drivername="sqlite+aiosqlite")
-    elif backend == "postgresql":
-        u = u.set(drivername="postgresql+psycopg")
-    return u.render_as_string(hide_password=False)
+    return _with_driver(url, "sqlite+aiosqlite")
 
 
 def sync_url(url: str) -> str:
     """The same database through a sync driver (alembic, CLI tools)."""
-    u = make_url(url)
-    backend = u.get_backend_name()
-    if backend == "sqlite":
-        u = u.set(drivername="sqlite")
-    elif backend == "postgresql":
-        u = u.set(drivername="postgresql+psycopg")
-    return u.render_as_string(hide_password=False)
+    return _with_driver(url, "sqlite")
 
 
 def is_sqlite(url: str) -> bool:
@@ -58,7 +55,6 @@ def _sqlite_pragmas(synchronous: str) -> Any:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         cur.execute("PRAGMA wal_autocheckpoint=20000")  # a safety net: bot.db.checkpoint keeps the WAL small
         cur.execute("PRAGMA cache_size=-16384")  # 16 MiB of page cache per connection (KiB when negative)
         cur.execute("PRAGMA mmap_size=268435456")  # reads of the database file through a 256 MiB map
@@ -80,13 +76,12 @@ def make_engine(url: str, *, echo: bool = False, sqlite_synchronous: str = "NORM
         raise ValueError(f"sqlite_synchronous must be one of {', '.join(SYNCHRONOUS)}")
     url = async_url(url)
     if is_sqlite(url):
-        u = make_url(url)
-        database = u.database or ""
-        memory = database in ("", ":memory:")
+        path = sqlite_file(url)
+        memory = path is None
         creator = inline_creator(
-            ":memory:" if memory else database,
-            timeout=BUSY_TIMEOUT_S,
-            uri=str(u.query.get("uri", "")).lower() in ("true", "1"),
+            path or ":memory:",
+            timeout=BUSY_TIMEOUT_S,  # sqlite3's timeout is SQLite's busy timeout
+            uri=str(make_url(url).query.get("uri", "")).lower() in ("true", "1"),
         )
         # The driver runs on the loop's thread (bot.db.sqlite_inline). Units of work always end in commit or
         # rollback, so the pool's extra rollback on check-in would be a wasted statement per transaction.
@@ -105,18 +100,17 @@ def make_engine(url: str, *, echo: bool = False, sqlite_synchronous: str = "NORM
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
-def make_scan_engine(path: str) -> Engine:
+def make_scan_engine(url: str) -> Engine:
     """A synchronous, read-only engine on a SQLite file, for long reads run in a worker thread.
 
     The main engine's driver runs on the event loop (bot.db.sqlite_inline), so a read over many rows would
     hold up every request; WAL lets this one read beside the writers.
     """
-    engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S})
+    engine = create_engine(sync_url(url), connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S})
 
     def read_only(dbapi_connection: Any, _record: Any) -> None:
         cur = dbapi_connection.cursor()
         cur.execute("PRAGMA query_only=1")
-        cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         cur.close()
 
     event.listen(engine, "connect", read_only)

@@ -99,7 +99,7 @@ class _CursorOpener:
         return self._cursor
 
     async def __aexit__(self, *exc: object) -> None:
-        self._cursor._cursor.close()
+        await self._cursor.close()
 
 
 class InlineConnection:
@@ -139,12 +139,10 @@ class InlineConnection:
         self._live().create_function(*args, **kwargs)
 
     async def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        self.stop()
 
     def stop(self) -> None:
-        """Close at once (SQLAlchemy's terminate path, e.g. on garbage collection)."""
+        """Close at once (also SQLAlchemy's terminate path, e.g. on garbage collection)."""
         if self._connection is not None:
             self._connection.close()
             self._connection = None

@@ -364,7 +364,7 @@ class Store:
         engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
         if path is None:
             return cls(engine)
-        return cls(engine, checkpointer=WalCheckpointer(path), scan_engine=make_scan_engine(path))
+        return cls(engine, checkpointer=WalCheckpointer(path), scan_engine=make_scan_engine(url))
 
     @property
     def is_sqlite(self) -> bool:

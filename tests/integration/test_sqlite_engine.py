@@ -143,6 +143,8 @@ async def test_synchronous_follows_the_setting(tmp_path: Path, setting: str, lev
         async with store.read() as tx:
             assert (await tx.session.execute(text("PRAGMA synchronous"))).scalar_one() == level
             assert (await tx.session.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
+            assert (await tx.session.execute(text("PRAGMA busy_timeout"))).scalar_one() == 5000
+        assert await store.scan(lambda conn: conn.execute(text("PRAGMA busy_timeout")).scalar_one()) == 5000
     finally:
         await store.dispose()
 
