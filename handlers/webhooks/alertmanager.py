@@ -7,7 +7,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from bot.domain.alert import ANNOTATION_MAX, LABEL_NAME, LABEL_VALUE_MAX, Alert, AlertError, AlertStatus, fingerprint
+from bot.domain.alert import (
+    ANNOTATION_CONTROL_CLASS,
+    ANNOTATION_MAX,
+    CONTROL_CLASS,
+    LABEL_NAME,
+    LABEL_VALUE_MAX,
+    Alert,
+    AlertError,
+    AlertStatus,
+    fingerprint,
+)
 from handlers.webhooks.common import WebhookError, parse_json, safe
 
 ZERO_TIME_PREFIX = "0001-01-01"
@@ -45,11 +55,9 @@ def parse_time(value: str | None, field: str) -> datetime | None:
 # only bodies the careful path below accepts, with the same result (a property test holds them together);
 # anything it refuses goes through the careful path, which says exactly what is wrong.
 _LabelName = Annotated[str, StringConstraints(pattern=LABEL_NAME.pattern)]
-_LabelValue = Annotated[
-    str, StringConstraints(max_length=LABEL_VALUE_MAX, pattern=r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$")
-]
+_LabelValue = Annotated[str, StringConstraints(max_length=LABEL_VALUE_MAX, pattern=f"^[^{CONTROL_CLASS}]*$")]
 _AnnotationValue = Annotated[
-    str, StringConstraints(max_length=ANNOTATION_MAX, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")
+    str, StringConstraints(max_length=ANNOTATION_MAX, pattern=f"^[^{ANNOTATION_CONTROL_CLASS}]*$")
 ]
 
 
