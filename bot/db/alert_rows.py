@@ -2,8 +2,8 @@
 
 A storm is mostly these three statements, a hundred rows at a time. On SQLite they go straight to the
 driver connection with values encoded exactly as SQLAlchemy would store them (naive UTC text times,
-JSON text, 0/1), which costs a tenth of SQLAlchemy's per-row bind processing; rows are encoded before
-the write lock is taken. Elsewhere (PostgreSQL) they are ordinary SQLAlchemy Core statements.
+JSON text, 0/1), which costs a tenth of SQLAlchemy's per-row bind processing. Elsewhere (PostgreSQL)
+they are ordinary SQLAlchemy Core statements.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from bot.db.store import Tx
 from bot.db.tables import AlertRow
 
 ALERTS = cast(Table, AlertRow.__table__)
-CHUNK = 500  # keys per IN (...) list: well under every backend's parameter limit
+CHUNK = 500  # values per IN (...) list: well under every backend's parameter limit
 
 INSERT_COLS = (
     "source", "fingerprint", "active_key", "status", "alertname", "labels", "annotations", "group_key", "severity",

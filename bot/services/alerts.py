@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, text
 
-from bot.db.alert_rows import ALERTS, FiringRow, firing_rows, insert_rows, update_repeats
+from bot.db.alert_rows import ALERTS, CHUNK, FiringRow, firing_rows, insert_rows, update_repeats
 from bot.db.store import Tx
 from bot.db.tables import AlertRow, IncidentRow, SilenceRow
 from bot.domain.alert import Alert, AlertStatus, group_key
@@ -54,7 +54,7 @@ def _lock_key(text_key: str) -> int:
 @dataclass(slots=True)
 class _Group:
     key: str
-    items: list[tuple[Alert, Classification]] = field(default_factory=list)
+    items: list[tuple[Alert, Classification, str]] = field(default_factory=list)  # alert, class, active key
 
 
 async def ingest(deps: Deps, alerts: list[Alert], *, source: str, request_key: str | None = None) -> IngestResult:
@@ -64,10 +64,12 @@ async def ingest(deps: Deps, alerts: list[Alert], *, source: str, request_key: s
     result = IngestResult(accepted=len(alerts))
     # Grouping and classification need no database: they happen before the write lock.
     groups: dict[str, _Group] = {}
+    active_keys: list[str] = []
     for alert in alerts:
         key = group_key(alert, policy.group_by)
         group = groups.get(key) or groups.setdefault(key, _Group(key))
-        group.items.append((alert, classify(alert.labels, policy.rules)))
+        active_keys.append(alert.active_key)
+        group.items.append((alert, classify(alert.labels, policy.rules), active_keys[-1]))
     async with deps.store.transaction() as tx:
         if request_key is not None and not await tx.first_time(f"alerts:{request_key}", now):
             result.duplicate_request = True
@@ -75,7 +77,7 @@ async def ingest(deps: Deps, alerts: list[Alert], *, source: str, request_key: s
         if not deps.store.is_sqlite:
             for key in sorted(groups):  # a stable order: no deadlocks between concurrent requests
                 await tx.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(f"group:{key}")})
-        existing = await firing_rows(tx, [a.active_key for a in alerts])
+        existing = await firing_rows(tx, active_keys)
         open_incidents = await _open_incidents(tx, list(groups))
         silences = await _api_silences(tx, now) if await _any_api_silence(deps, tx, now) else []
         for group in groups.values():
@@ -97,8 +99,8 @@ _OPEN_BY_GROUP_LOCKED = _OPEN_BY_GROUP.with_for_update()
 async def _open_incidents(tx: Tx, keys: list[str]) -> dict[str, IncidentRow]:
     out: dict[str, IncidentRow] = {}
     stmt = _OPEN_BY_GROUP if tx.session.bind and tx.session.bind.dialect.name == "sqlite" else _OPEN_BY_GROUP_LOCKED
-    for i in range(0, len(keys), 500):
-        for row in (await tx.session.execute(stmt, {"keys": keys[i : i + 500]})).scalars():
+    for i in range(0, len(keys), CHUNK):
+        for row in (await tx.session.execute(stmt, {"keys": keys[i : i + CHUNK]})).scalars():
             out[str(row.group_key)] = row  # the newest open incident of the group wins
     return out
 
@@ -162,13 +164,12 @@ async def _ingest_group(
     resolved_by_incident: dict[int, int] = defaultdict(int)
     resolved_ids: list[int] = []
     pending_new: dict[str, dict[str, Any]] = {}
-    for alert, cls in group.items:
-        key = alert.active_key
+    for alert, cls, key in group.items:
         row = existing.get(key)
         if alert.status is AlertStatus.RESOLVED:
             result.resolved += 1
             if row is None:
-                inserts.append(_new_row(alert, cls, group.key, now, resolved=True))
+                inserts.append(_new_row(alert, cls, group.key, None, now))
                 continue
             resolved_ids.append(row.id)
             del existing[key]
@@ -205,7 +206,7 @@ async def _ingest_group(
                 attach_cls.append(cls)
                 row.incident_id = -1  # joins below; a repeat in the same batch must not join twice
         else:
-            new = _new_row(alert, cls, group.key, now)
+            new = _new_row(alert, cls, group.key, key, now)
             new["silenced_by"] = silenced
             new["review"] = silenced is None and not declarable
             if declarable:
@@ -302,16 +303,18 @@ async def _incident_for(
     return incident
 
 
-def _new_row(alert: Alert, cls: Classification, key: str, now: datetime, *, resolved: bool = False) -> dict[str, Any]:
+def _new_row(alert: Alert, cls: Classification, grouping: str, active_key: str | None, now: datetime) -> dict[str, Any]:
+    """A new alert row; `active_key` None records a resolved alert that was never seen firing."""
+    resolved = active_key is None
     return {
         "source": alert.source,
         "fingerprint": alert.fingerprint,
-        "active_key": None if resolved else alert.active_key,
+        "active_key": active_key,
         "status": alert.status.value,
         "alertname": alert.alertname[:200],
         "labels": dict(alert.labels),
         "annotations": dict(alert.annotations),
-        "group_key": key[:500],
+        "group_key": grouping[:500],
         "severity": cls.severity.value,
         "severity_reason": cls.reason[:500],
         "severity_confirmed": cls.confirmed,
