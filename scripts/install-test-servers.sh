@@ -18,14 +18,17 @@ REQUIRED=(
   "prometheus-alertmanager|command -v prometheus-alertmanager || command -v alertmanager || test -x /usr/bin/prometheus-alertmanager || test -x /usr/bin/alertmanager"
 )
 
-missing=()
-for entry in "${REQUIRED[@]}"; do
-  package="${entry%%|*}"
-  check="${entry#*|}"
-  if ! bash -c "$check" >/dev/null 2>&1; then
-    missing+=("$package")
-  fi
-done
+# The packages whose check fails, one per line.
+absent() {
+  local entry
+  for entry in "${REQUIRED[@]}"; do
+    if ! bash -c "${entry#*|}" >/dev/null 2>&1; then
+      echo "${entry%%|*}"
+    fi
+  done
+}
+
+mapfile -t missing < <(absent)
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "test servers: all present"
@@ -64,14 +67,7 @@ apt-get update
 apt-get install -y --no-install-recommends "${missing[@]}"
 
 # Verify.
-still=()
-for entry in "${REQUIRED[@]}"; do
-  package="${entry%%|*}"
-  check="${entry#*|}"
-  if ! bash -c "$check" >/dev/null 2>&1; then
-    still+=("$package")
-  fi
-done
+mapfile -t still < <(absent)
 if [ "${#still[@]}" -ne 0 ]; then
   echo "installed, but still not found: ${still[*]}" >&2
   exit 1
