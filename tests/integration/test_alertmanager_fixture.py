@@ -48,13 +48,16 @@ class Receiver:
         with self.lock:
             return list(self.requests)
 
+    def first(self, predicate: Callable[[Received], bool]) -> Received | None:
+        """The first recorded request matching `predicate`, if any yet."""
+        return next((r for r in self.snapshot() if predicate(r)), None)
+
     def wait_for(self, predicate: Callable[[Received], bool], timeout: float = TIMEOUT) -> Received:
         """The first recorded request matching `predicate`, polling every 50 ms."""
         deadline = time.monotonic() + timeout
         while True:
-            for request in self.snapshot():
-                if predicate(request):
-                    return request
+            if (found := self.first(predicate)) is not None:
+                return found
             if time.monotonic() >= deadline:
                 seen = [(r.body.get("status"), r.body.get("groupLabels")) for r in self.snapshot()]
                 raise AssertionError(f"no matching webhook within {timeout} s; got {seen}")
@@ -64,9 +67,8 @@ class Receiver:
         """`wait_for` without blocking the event loop."""
         deadline = time.monotonic() + timeout
         while True:
-            for request in self.snapshot():
-                if predicate(request):
-                    return request
+            if (found := self.first(predicate)) is not None:
+                return found
             if time.monotonic() >= deadline:
                 raise AssertionError(f"no matching webhook within {timeout} s")
             await asyncio.sleep(POLL)
