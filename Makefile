@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck unit servers bench clean
+.PHONY: install run test lint typecheck unit servers bench soak clean
 
 install: $(STAMP)
 
@@ -31,10 +31,15 @@ typecheck: install
 test: install servers lint typecheck
 	$(BIN)/python -m pytest -q
 
+# The suite ROUNDS times (default 5) with every core kept busy: before resolving anything that touches
+# threads, timers, shutdown or the event loop. See scripts/soak.sh.
+soak: install servers
+	bash scripts/soak.sh
+
 bench: install servers
 	$(BIN)/python bench/declare_latency.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/ingest_cost.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache warroom.db*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .soak warroom.db*

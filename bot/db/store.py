@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -31,6 +32,7 @@ from bot.db.tables import (
 from bot.domain.chain import GENESIS, event_hash
 from bot.domain.events import Event
 from bot.domain.incident import Incident, Role, Severity, Status, format_ref
+from bot.worker_threads import WorkerThreads
 
 PENDING, INFLIGHT, DONE, DEAD = "pending", "inflight", "done", "dead"
 FIRED, CANCELLED = "fired", "cancelled"
@@ -349,6 +351,7 @@ class Store:
         self.engine = engine
         self.checkpointer = checkpointer  # SQLite file databases: WAL checkpoints off the event loop
         self._scan_engine = scan_engine  # SQLite file databases: long reads in a worker thread (see scan)
+        self._scan_threads = WorkerThreads("sqlite-scan", size=2) if scan_engine is not None else None
         self.dialect = engine.dialect.name
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.subscribers: list[Subscriber] = []
@@ -413,8 +416,8 @@ class Store:
         On a SQLite file it runs in a worker thread on a read-only connection of its own (the main driver
         runs on the loop); elsewhere on a connection of the async engine.
         """
-        if self._scan_engine is not None:
-            return await asyncio.to_thread(self._scan_in_thread, read)
+        if self._scan_threads is not None:
+            return await self._scan_threads.run(functools.partial(self._scan_in_thread, read))
         async with self.engine.connect() as conn:
             return await conn.run_sync(read)
 
@@ -427,8 +430,9 @@ class Store:
         """Stop background work and close every connection."""
         if self.checkpointer is not None:
             await self.checkpointer.stop()
-        if self._scan_engine is not None:
-            await asyncio.to_thread(self._scan_engine.dispose)
+        if self._scan_threads is not None and self._scan_engine is not None:
+            # Only once every scan still running in its thread (its caller may have been cancelled) is done.
+            await self._scan_threads.close(self._scan_engine.dispose)
         await self.engine.dispose()
 
     # -- outbox ----------------------------------------------------------------------------
