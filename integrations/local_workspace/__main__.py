@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", default=DEFAULT_TOKEN)
     parser.add_argument("--signing-secret", default=DEFAULT_SIGNING_SECRET)
     parser.add_argument("--events-url", default=None, help="where signed commands/interactions/events go")
+    parser.add_argument("--app-token", default=None, help="an xapp- token: turns Socket Mode on (no events URL needed)")
     parser.add_argument("--rate-limit-scale", type=float, default=1.0, help="0 turns rate limits off")
     options = parser.parse_args(argv)
     workspace = Workspace(
@@ -25,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         options.signing_secret,
         options.events_url,
         rate_limit_scale=options.rate_limit_scale,
+        app_token=options.app_token,
     )
     server = EmulatorServer(workspace, host=options.host, port=options.port)
 

@@ -11,7 +11,7 @@ from typing import cast
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from . import api_chat, api_conversations, api_misc, api_views
+from . import api_apps, api_chat, api_conversations, api_misc, api_views
 from .args import Args
 from .errors import ApiError
 from .faults import Fault
@@ -25,6 +25,7 @@ METHODS: dict[str, Handler] = {
     **api_chat.METHODS,
     **api_misc.METHODS,
     **api_views.METHODS,
+    **api_apps.METHODS,
 }
 """Every Web API method the emulator answers, by name."""
 
@@ -115,8 +116,9 @@ async def web_api(request: Request) -> JSONResponse:
         return reply(call, 200, {"ok": False, "error": "unknown_method", "req_method": method})
     if token is None:
         return reply(call, 200, {"ok": False, "error": "not_authed"})
-    if token != ws.token:
-        return reply(call, 200, {"ok": False, "error": "invalid_auth"})
+    refused = _token_error(ws, method, token)
+    if refused is not None:
+        return reply(call, 200, {"ok": False, "error": refused})
     retry_after = ws.limiter.acquire(method, _channel_key(ws, args))
     if retry_after is not None:
         return reply(call, 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
@@ -129,6 +131,17 @@ async def web_api(request: Request) -> JSONResponse:
         call.status, call.ok, call.error = 500, False, "internal_error"
         raise
     return reply(call, 200, {"ok": True, **result})
+
+
+def _token_error(ws: Workspace, method: str, token: str) -> str | None:
+    """None when `token` is the right kind for `method`: the app-level token for app-level methods, else the bot's."""
+    app_level = method in api_apps.APP_LEVEL_METHODS
+    expected = ws.app_token if app_level else ws.token
+    if token == expected:
+        return None
+    if token in {ws.token, ws.app_token}:
+        return "not_allowed_token_type"
+    return "invalid_auth"
 
 
 def _channel_key(ws: Workspace, args: Args) -> str | None:

@@ -1,18 +1,19 @@
-"""The Starlette app: Slack's Web API under /api/ plus the /_emulator control API."""
+"""The Starlette app: Slack's Web API under /api/, the Socket Mode WebSocket, the /_emulator control API."""
 
 from __future__ import annotations
 
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from .api import web_api
 from .control import ROUTES
+from .link import LINK_PATH, link
 from .workspace import Workspace
 
 
 def create_app(workspace: Workspace) -> Starlette:
-    """Return an ASGI app serving `workspace` at `/api/<method>` and `/_emulator/...`."""
-    routes = [Route("/api/{method}", web_api, methods=["GET", "POST"]), *ROUTES]
+    """Return an ASGI app serving `workspace` at `/api/<method>`, `/link/` (Socket Mode) and `/_emulator/...`."""
+    routes = [Route("/api/{method}", web_api, methods=["GET", "POST"]), WebSocketRoute(LINK_PATH, link), *ROUTES]
     app = Starlette(routes=routes)
     app.state.workspace = workspace
     return app

@@ -22,10 +22,13 @@ TIER_1 = Rate(1, 60)
 TIER_2 = Rate(20, 60)
 TIER_3 = Rate(50, 60)
 TIER_4 = Rate(100, 60)
+CONNECTIONS_OPEN = Rate(1, 60, burst=5)
+"""apps.connections.open: Tier 1, with the short burst Slack tolerates (a reconnect right after a connect)."""
 POST_MESSAGE = Rate(1, 1, burst=3)
 """chat.postMessage: one message per second per channel, with a short burst allowance."""
 
 METHOD_RATES: dict[str, Rate] = {
+    "apps.connections.open": CONNECTIONS_OPEN,
     "conversations.create": TIER_2,
     "conversations.invite": TIER_2,
     "conversations.setTopic": TIER_2,

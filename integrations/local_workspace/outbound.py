@@ -1,4 +1,8 @@
-"""Signed requests the workspace sends to the bot: slash commands, clicks, view submissions, events."""
+"""What the workspace sends to the bot: slash commands, clicks, view submissions, events.
+
+Over HTTP they are signed POSTs to the bot's `events_url`; in Socket Mode (an app-level token is set)
+the same payloads travel as envelopes on the bot's WebSocket.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ from .payloads import (
 )
 from .records import BOT_USER_ID, JSON, TEAM_ID, Channel, Delivery, View
 from .signing import signed_headers
+from .socket_mode import ACK_TIMEOUT, Envelope, SocketHub
 
 FORM = "application/x-www-form-urlencoded"
 JSON_TYPE = "application/json"
@@ -43,15 +48,24 @@ class Outbound(InteractionState):
         base_url: str,
         trigger_ttl: float | None = TRIGGER_TTL,
         delivery_timeout: float = 10.0,
+        app_token: str | None = None,
+        ack_timeout: float = ACK_TIMEOUT,
     ) -> None:
         self.signing_secret = signing_secret
         self.events_url = events_url
         self.delivery_timeout = delivery_timeout
+        self.sockets = SocketHub(app_token, clock=clock, ack_timeout=ack_timeout)
         super().__init__(clock, base_url, trigger_ttl)
+
+    @property
+    def app_token(self) -> str | None:
+        """The app-level (xapp-) token; when set, deliveries go over Socket Mode."""
+        return self.sockets.app_token
 
     def _seed_state(self) -> None:
         super()._seed_state()
         self.deliveries: list[Delivery] = []
+        self.sockets.clear_records()
 
     def _client(self) -> httpx.AsyncClient:
         """One keep-alive client per event loop (building a client costs an SSL context, ~15 ms)."""
@@ -80,6 +94,23 @@ class Outbound(InteractionState):
         record.status, record.response = response.status_code, response.text
         return response
 
+    async def _send(
+        self, kind: str, payload: JSON, body: bytes, content_type: str, retry_num: int | None = None
+    ) -> httpx.Response:
+        """Deliver one payload the way the app is set up: a Socket Mode envelope, or a signed POST of `body`."""
+        if not self.sockets.enabled:
+            return await self.deliver(kind, body, content_type, retry_num)
+        record = Delivery(kind, json.dumps(payload, separators=(",", ":"), ensure_ascii=False), transport="socket")
+        with self.lock:
+            self.deliveries.append(record)
+        envelope = await self.sockets.deliver(kind, payload, retry_num)
+        if not envelope.attempts:
+            record.status = 503
+            raise RuntimeError("no Socket Mode connection is open")
+        response = _ack_response(envelope)
+        record.status, record.response = response.status_code, response.text
+        return response
+
     async def send_command(
         self,
         user_id: str,
@@ -93,7 +124,7 @@ class Outbound(InteractionState):
             user, channel = self.user(user_id), self.resolve_channel(channel_id)
             trigger_id = self.new_trigger_id(user.id)
             fields = slash_command(user, channel, command, text, self.new_response_url(user.id, channel.id), trigger_id)
-        return await self.deliver("command", form_body(fields), FORM, retry_num)
+        return await self._send("command", dict(fields), form_body(fields), FORM, retry_num)
 
     async def click(
         self,
@@ -117,7 +148,7 @@ class Outbound(InteractionState):
             entry = action(found, action_id, self.ids.ts(), value, selected_option, block_id)
             url = self.new_response_url(user.id, channel.id, message_ts)
             payload = block_actions(user, channel, message, message_ts, entry, self.new_trigger_id(user.id), url)
-        return await self.deliver("block_actions", payload_body(payload), FORM)
+        return await self._send("block_actions", payload, payload_body(payload), FORM)
 
     async def submit_view(
         self,
@@ -142,7 +173,7 @@ class Outbound(InteractionState):
                 overrides["private_metadata"] = private_metadata
             state = view_state(view, values)
             payload = view_submission(user, view, state, self.new_trigger_id(user.id), overrides)
-        response = await self.deliver("view_submission", payload_body(payload), FORM)
+        response = await self._send("view_submission", payload, payload_body(payload), FORM)
         self._apply_response_action(view, response)
         return response
 
@@ -183,7 +214,7 @@ class Outbound(InteractionState):
             event_id = event_id or self.ids.next("Ev0LOCAL", 8)
             envelope = event_envelope(copy.deepcopy(event), event_id, int(self.clock()))
         body = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        return await self.deliver("event", body, JSON_TYPE, retry_num)
+        return await self._send("event", envelope, body, JSON_TYPE, retry_num)
 
     async def react(self, user_id: str, channel_id: str, ts: str, name: str = "pushpin") -> httpx.Response:
         """Add `user_id`'s reaction to a message and send `reaction_added`."""
@@ -262,6 +293,15 @@ class Outbound(InteractionState):
     def _client_msg_id(self) -> str:
         digest = self.ids.digest("client_msg", 32)
         return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+
+
+def _ack_response(envelope: Envelope) -> httpx.Response:
+    """The bot's answer as an HTTP-like response: 200 with the ack's payload, or 504 when never acked."""
+    if not envelope.acked:
+        return httpx.Response(504, json={"ok": False, "error": "not_acked", "envelope_id": envelope.envelope_id})
+    if envelope.response is None:
+        return httpx.Response(200)
+    return httpx.Response(200, json=envelope.response)
 
 
 def _channel_type(channel: Channel) -> str:

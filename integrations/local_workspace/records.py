@@ -297,13 +297,20 @@ class ApiCall:
 
 @dataclass
 class Delivery:
-    """One signed request the emulator sent to the bot, and how the bot answered."""
+    """One payload the emulator sent to the bot (a signed POST, or a Socket Mode envelope), and the answer."""
 
     kind: str
     body: str
     status: int | None = None
     response: str | None = None
+    transport: str = "http"
 
     def to_dict(self) -> JSON:
         """Return the delivery for the control API."""
-        return {"kind": self.kind, "body": self.body, "status": self.status, "response": self.response}
+        return {
+            "kind": self.kind,
+            "body": self.body,
+            "status": self.status,
+            "response": self.response,
+            "transport": self.transport,
+        }

@@ -11,13 +11,18 @@ from .interactions import TRIGGER_TTL
 from .limits import RateLimiter
 from .outbound import Outbound
 from .records import ApiCall
+from .socket_mode import ACK_TIMEOUT
 
 DEFAULT_TOKEN = "xoxb-local-token"  # noqa: S105 - a fixed token for the loopback emulator, not a secret
 DEFAULT_SIGNING_SECRET = "local-signing-secret"  # noqa: S105 - same
 
 
 class Workspace(Outbound):
-    """An in-memory Slack workspace with one bot token, Slack's limits, and hooks for tests."""
+    """An in-memory Slack workspace with one bot token, Slack's limits, and hooks for tests.
+
+    Give it an `app_token` (xapp-...) to turn Socket Mode on: apps.connections.open then answers
+    to that token, and commands, interactions and events go to the app's WebSocket as envelopes.
+    """
 
     def __init__(
         self,
@@ -30,6 +35,8 @@ class Workspace(Outbound):
         base_url: str = "http://127.0.0.1",
         trigger_ttl: float | None = TRIGGER_TTL,
         delivery_timeout: float = 10.0,
+        app_token: str | None = None,
+        ack_timeout: float = ACK_TIMEOUT,
     ) -> None:
         self.token = token
         self.faults = FaultPlan()
@@ -40,6 +47,8 @@ class Workspace(Outbound):
             base_url=base_url,
             trigger_ttl=trigger_ttl,
             delivery_timeout=delivery_timeout,
+            app_token=app_token,
+            ack_timeout=ack_timeout,
         )
         self.limiter = RateLimiter(self.clock, rate_limit_scale)
 
