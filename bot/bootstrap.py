@@ -33,6 +33,7 @@ from bot.services.reactors import WarRoomReactor
 from bot.services.stats import Telemetry, database_ready
 from handlers import slack as slack_handlers
 from handlers.http import ApiAuth, HttpDeps, create_app
+from handlers.slack.socket_mode import SocketModeLink
 from handlers.webhooks.common import WebhookAuth
 from handlers.webhooks.sns import CertFetcher, HttpCertFetcher, SnsVerifier
 from handlers.webhooks.sns_route import cloudwatch_receiver
@@ -69,7 +70,7 @@ class Container:
     scheduler: Scheduler
     app: Starlette
     local: LocalSlack | None = None
-    _socket_handler: Any = None
+    socket: SocketModeLink | None = None
     _started: bool = False
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
@@ -87,16 +88,17 @@ class Container:
         self.outbox.start()
         self.outbox.wake()
         self.scheduler.start()
-        if self.settings.slack_app_token is not None and self.local is None:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            self._socket_handler = AsyncSocketModeHandler(self.bolt, self.settings.slack_app_token.get_secret_value())
-            await self._socket_handler.connect_async()
+        if self.socket is not None:
+            try:
+                await self.socket.start()
+            except BaseException:
+                await self.stop()
+                raise
 
     async def stop(self) -> None:
-        """Stop workers and close connections."""
-        if self._socket_handler is not None:
-            await self._socket_handler.close_async()
+        """Stop taking Slack envelopes, then stop workers and close connections."""
+        if self.socket is not None:
+            await self.socket.stop()
         await self.outbox.stop()
         await self.scheduler.stop()
         await self.store.dispose()
@@ -165,10 +167,16 @@ def build(
         redactor.add_secret(token)
         redactor.add_secret(signing_secret)
     else:
-        if settings.slack_bot_token is None or settings.slack_signing_secret is None:
-            raise ValueError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are both needed outside local mode")
+        if settings.slack_bot_token is None or not settings.slack_configured:
+            raise ValueError(
+                "outside local mode SLACK_BOT_TOKEN is needed, with SLACK_SIGNING_SECRET (HTTP mode) "
+                "or SLACK_APP_TOKEN (Socket Mode)"
+            )
         token = settings.slack_bot_token.get_secret_value()
-        signing_secret = settings.slack_signing_secret.get_secret_value()
+        # Socket Mode needs no signing secret; without one, /slack/events gets a random secret nobody
+        # knows, so it refuses every request instead of checking signatures against an empty key.
+        secret = settings.slack_signing_secret
+        signing_secret = secret.get_secret_value() if secret is not None else secrets.token_hex(32)
         api_url = settings.slack_api_url
 
     install_log_redaction(redactor)
@@ -218,6 +226,9 @@ def build(
     )
     slack_handlers.register(bolt, slack_handlers.SlackContext(deps=deps, chat=chat, redact=redactor))
     bolt_handler = AsyncSlackRequestHandler(bolt)
+    socket = None
+    if settings.slack_app_token is not None and local is None:
+        socket = SocketModeLink(bolt, settings.slack_app_token.get_secret_value())
 
     async def slack(request: Request) -> Response:
         response: Response = await bolt_handler.handle(request)
@@ -277,6 +288,7 @@ def build(
         scheduler=scheduler,
         app=create_app(http_deps, lifespan=lifespan),
         local=local,
+        socket=socket,
     )
     holder["c"] = container
     return container

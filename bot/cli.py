@@ -95,9 +95,13 @@ async def _serve(settings: Settings, *, migrate: bool) -> int:
             lifespan="on",
             timeout_graceful_shutdown=5,
             http="httptools",  # C parser (uvicorn[standard]); h11 is pure Python
+            ws="none",  # the bot serves no WebSocket (Socket Mode is a client connection out to Slack)
         )
     )
-    mode = "local mode (built-in Slack emulator)" if container.local else "Slack HTTP mode"
+    if container.local:
+        mode = "local mode (built-in Slack emulator)"
+    else:
+        mode = "Slack Socket Mode" if container.socket else "Slack HTTP mode"
     log.info("warroom listening on %s — %s; database %s", base, mode, settings.database_url_display)
     if container.local:
         log.info("local Slack API at %s/local-slack/api/ ; try: warroom demo", base)

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +22,7 @@ from bot.bootstrap import Container, build
 from bot.config import AppConfig, Settings
 from integrations.local_workspace import Workspace
 
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "xoxb-test-token"
 ALERT_TOKEN = "alert-token-for-tests"
 SIGNING_SECRET = "test-signing-secret"
@@ -99,3 +106,101 @@ async def start_bot(
     url = f"http://127.0.0.1:{port}"
     workspace.events_url = f"{url}/slack/events"
     return RunningBot(container, url, workspace, server, task)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+READY = re.compile(rb"warroom ready on (http://\S+)")
+
+
+class BotProcess:
+    """`warroom serve` (the real CLI) in a subprocess; port 0 = the port it prints in its ready line."""
+
+    def __init__(self, db: Path, api_url: str, port: int, log: Path, **env: str | None) -> None:
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WARROOM_"))},
+            "WARROOM_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": api_url,
+            "WARROOM_HOST": "127.0.0.1",
+            "WARROOM_PORT": str(port),
+            "WARROOM_LOCAL_MODE": "false",
+            "WARROOM_OUTBOX_BASE_DELAY": "0.05",
+            "WARROOM_OUTBOX_MAX_DELAY": "0.5",
+            "WARROOM_SLACK_RATE_SCALE": "0",
+        }
+        for name, value in env.items():
+            if value is None:
+                self.env.pop(name, None)
+            else:
+                self.env[name] = value
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start_process(self) -> int:
+        """Launch `warroom serve`; return where its output starts in the log."""
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "serve"], cwd=ROOT, env=self.env, stdout=out, stderr=out
+            )
+        return offset
+
+    async def exited(self, seconds: float) -> int:
+        """Wait (without blocking this event loop) for the process to exit by itself; return its exit code."""
+        assert self.proc is not None
+        return await asyncio.to_thread(self.proc.wait, seconds)
+
+    async def start(self) -> None:
+        """Start the bot and wait until it answers /healthz."""
+        offset = self.start_process()
+
+        async def healthy() -> bool:
+            assert self.proc is not None and self.proc.poll() is None, self.log.read_text()
+            if self.env["WARROOM_PORT"] == "0":
+                ready = READY.search(self.log.read_bytes()[offset:])
+                if ready is None:
+                    return False
+                self.url = ready.group(1).decode()
+            try:
+                async with httpx.AsyncClient() as c:
+                    return (await c.get(f"{self.url}/healthz")).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        await eventually(healthy, timeout=30, interval=0.05)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    async def terminate(self, seconds: float = 10.0) -> int | None:
+        """SIGTERM and wait without blocking this event loop (an in-process emulator must keep answering)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                await asyncio.to_thread(self.proc.wait, seconds)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                await asyncio.to_thread(self.proc.wait, seconds)
+        return self.proc.returncode
+
+    def stop(self) -> int | None:
+        """SIGTERM and wait (SIGKILL after 10 s); return the exit code."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        return self.proc.returncode if self.proc is not None else None

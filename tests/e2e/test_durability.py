@@ -3,78 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
-from pathlib import Path
 
 import httpx
 import pytest
 
 from integrations.local_workspace import GENERAL_ID
-from tests.e2e.harness import SIGNING_SECRET, TOKEN, eventually
+from tests.e2e.harness import SIGNING_SECRET, TOKEN, BotProcess, eventually, free_port
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class BotProcess:
-    """`warroom serve` in a subprocess."""
-
-    def __init__(self, db: Path, api_url: str, port: int, log: Path) -> None:
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WARROOM_"))},
-            "WARROOM_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": api_url,
-            "WARROOM_HOST": "127.0.0.1",
-            "WARROOM_PORT": str(port),
-            "WARROOM_LOCAL_MODE": "false",
-            "WARROOM_OUTBOX_BASE_DELAY": "0.05",
-            "WARROOM_OUTBOX_MAX_DELAY": "0.5",
-            "WARROOM_SLACK_RATE_SCALE": "0",
-        }
-        self.url = f"http://127.0.0.1:{port}"
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "serve"], cwd=ROOT, env=self.env, stdout=out, stderr=out
-            )
-
-        async def healthy() -> bool:
-            assert self.proc is not None and self.proc.poll() is None, self.log.read_text()
-            try:
-                async with httpx.AsyncClient() as c:
-                    return (await c.get(f"{self.url}/healthz")).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        await eventually(healthy, timeout=30, interval=0.05)
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
 
 
 async def api(bot: BotProcess, path: str) -> dict:
