@@ -27,6 +27,7 @@ from bot.services import incidents, silences
 from bot.services.deps import Deps
 from bot.services.errors import BadRequest, IncidentNotFound
 from bot.services.stats import Snapshot, Telemetry, snapshot
+from handlers.openapi import spec_json
 from handlers.webhooks.alertmanager import parse_alertmanager_body
 from handlers.webhooks.common import DEFAULT_MAX_BODY, WebhookAuth, WebhookError, parse_json, read_body
 from handlers.webhooks.generic import parse_generic
@@ -338,6 +339,9 @@ def create_app(
         except IncidentNotFound as exc:
             return error(404, "not_found", str(exc))
 
+    async def openapi(_: Request) -> Response:
+        return Response(spec_json(), media_type="application/json")
+
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -365,6 +369,7 @@ def create_app(
         Route("/api/v1/review", review, methods=["GET"]),
         Route("/api/v1/silences", silences_route, methods=["GET", "POST"]),
         Route("/api/v1/silences/{id}", silence_delete, methods=["DELETE"]),
+        Route("/api/v1/openapi.json", openapi, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
