@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, StrictFloat, StrictStr, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, ValidationError
 
 from bot.domain.alert import (
     ANNOTATION_CONTROL_CLASS,
@@ -55,6 +55,13 @@ def _time_text(value: object) -> object:
     return value
 
 
+def _not_bool(value: object) -> object:
+    """A value is text or a number; pydantic alone would read true as 1.0."""
+    if isinstance(value, bool):
+        raise ValueError("must be a string or a number")
+    return value
+
+
 Time = Annotated[datetime | None, BeforeValidator(_time_text)]
 
 
@@ -74,7 +81,7 @@ class GenericAlert(BaseModel):
     ends_at: Time = Field(default=None, description="RFC 3339 with a time zone")
     fingerprint: str | None = Field(default=None, min_length=1, max_length=128)
     generator_url: str | None = Field(default=None, max_length=2000)
-    value: StrictStr | StrictFloat | None = None
+    value: Annotated[str | float | None, BeforeValidator(_not_bool)] = None
 
 
 class GenericBody(BaseModel):
