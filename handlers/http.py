@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from bot.services import incidents, silences
 from bot.services.deps import Deps
 from bot.services.errors import BadRequest, IncidentNotFound
 from bot.services.stats import Snapshot, Telemetry, snapshot
+from handlers.openapi import spec_json
 from handlers.webhooks.alertmanager import parse_alertmanager_body
 from handlers.webhooks.common import DEFAULT_MAX_BODY, WebhookAuth, WebhookError, parse_json, read_body
 from handlers.webhooks.generic import parse_generic
@@ -102,18 +104,31 @@ def _silence_args(data: Any, deps: Deps) -> dict[str, Any]:
 
     starts = when("starts_at")
     ends = when("ends_at")
+    minutes = data.get("duration_minutes")
+    if minutes is not None and (not isinstance(minutes, int | float) or isinstance(minutes, bool) or minutes <= 0):
+        raise BadRequest("duration_minutes must be a positive number")
     if ends is None:
-        minutes = data.get("duration_minutes")
-        if not isinstance(minutes, int | float) or isinstance(minutes, bool) or minutes <= 0:
+        if minutes is None:
             raise BadRequest("give ends_at or a positive duration_minutes")
         ends = (starts or deps.clock.now()) + timedelta(minutes=float(minutes))
+    for name in ("comment", "created_by"):
+        if not isinstance(data.get(name) or "", str):
+            raise BadRequest(f"{name} must be a string")
     return {
         "matchers": matchers,
         "starts_at": starts,
         "ends_at": ends,
-        "comment": str(data.get("comment") or ""),
-        "created_by": str(data.get("created_by") or "api"),
+        "comment": data.get("comment") or "",
+        "created_by": data.get("created_by") or "api",
     }
+
+
+def query_limit(request: Request, default: int) -> int:
+    """The `limit` query parameter: a whole number from 1 to 500 (BadRequest otherwise)."""
+    raw = request.query_params.get("limit", str(default))
+    if not re.fullmatch(r"[0-9]{1,9}", raw) or not 1 <= int(raw) <= 500:
+        raise BadRequest("limit must be a whole number from 1 to 500")
+    return int(raw)
 
 
 def is_loopback(host: str | None) -> bool:
@@ -224,13 +239,7 @@ def create_app(
             return denied
         status = request.query_params.get("status", "all")
         try:
-            limit = int(request.query_params.get("limit", "50"))
-        except ValueError:
-            return error(400, "bad_request", "limit must be a whole number")
-        if limit < 1 or limit > 500:
-            return error(400, "bad_request", "limit must be between 1 and 500")
-        try:
-            found = await incidents.list_incidents(h.deps, status=status, limit=limit)
+            found = await incidents.list_incidents(h.deps, status=status, limit=query_limit(request, 50))
         except BadRequest as exc:
             return error(400, "bad_request", str(exc))
         return JSONResponse({"incidents": [incident_json(i, h.redact) for i in found]})
@@ -309,17 +318,20 @@ def create_app(
         if (denied := h.auth.check(request)) is not None:
             return denied
         try:
-            limit = int(request.query_params.get("limit", "100"))
-        except ValueError:
-            return error(400, "bad_request", "limit must be a whole number")
+            limit = query_limit(request, 100)
+        except BadRequest as exc:
+            return error(400, "bad_request", str(exc))
         return JSONResponse({"alerts": await alert_service.review_queue(h.deps, limit=limit)})
 
     async def silences_route(request: Request) -> Response:
         if (denied := h.auth.check(request)) is not None:
             return denied
         if request.method == "GET":
-            expired = request.query_params.get("expired", "false").lower() == "true"
-            return JSONResponse({"silences": await silences.list_silences(h.deps, include_expired=expired)})
+            expired = request.query_params.get("expired", "false").lower()
+            if expired not in ("true", "false"):
+                return error(400, "bad_request", "expired must be true or false")
+            found = await silences.list_silences(h.deps, include_expired=expired == "true")
+            return JSONResponse({"silences": found})
         try:
             data = parse_json(await read_body(request, 64 * 1024))
         except WebhookError as exc:
@@ -337,6 +349,9 @@ def create_app(
             return JSONResponse(await silences.expire(h.deps, silence_id=request.path_params["id"]))
         except IncidentNotFound as exc:
             return error(404, "not_found", str(exc))
+
+    async def openapi(_: Request) -> Response:
+        return Response(spec_json(), media_type="application/json")
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -365,6 +380,7 @@ def create_app(
         Route("/api/v1/review", review, methods=["GET"]),
         Route("/api/v1/silences", silences_route, methods=["GET", "POST"]),
         Route("/api/v1/silences/{id}", silence_delete, methods=["DELETE"]),
+        Route("/api/v1/openapi.json", openapi, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
@@ -375,6 +391,8 @@ def create_app(
         return error(404, "not_found", f"no route {request.method} {request.url.path}")
 
     async def not_allowed(request: Request, exc: Exception) -> Response:
-        return error(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}")
+        refused = error(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}")
+        refused.headers.update(getattr(exc, "headers", None) or {})  # Allow: the methods that are
+        return refused
 
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: not_allowed})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, WithJsonSchema
 
 from bot.domain.alert import (
     ANNOTATION_CONTROL_CLASS,
@@ -61,40 +61,53 @@ _AnnotationValue = Annotated[
 ]
 
 
-class _FastAlert(BaseModel):
+_ONLY_VALID_NAMES: dict[str, Any] = {"additionalProperties": False}  # a label name outside the pattern is refused
+_Time = Annotated[
+    str | None,
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date-time"}, {"const": ""}, {"type": "null"}]}),
+]
+
+
+class AlertmanagerAlert(BaseModel):
+    """One alert of a v4 webhook body."""
+
     model_config = ConfigDict(extra="ignore", strict=True)
 
     status: AlertStatus = AlertStatus.FIRING
-    labels: Annotated[dict[_LabelName, _LabelValue], Field(min_length=1)]
+    labels: Annotated[dict[_LabelName, _LabelValue], Field(min_length=1, json_schema_extra=_ONLY_VALID_NAMES)]
     annotations: dict[str, _AnnotationValue] = {}
-    startsAt: str | None = None
-    endsAt: str | None = None
+    startsAt: _Time = Field(default=None, description="RFC 3339; empty or 0001-01-01... means none")
+    endsAt: _Time = Field(default=None, description="RFC 3339; empty or 0001-01-01... (still firing) means none")
     generatorURL: str | None = None
-    fingerprint: str | None = None
+    fingerprint: str | None = Field(default=None, max_length=128, description="default: a hash of the labels")
 
 
-class _FastBody(BaseModel):
+class AlertmanagerWebhook(BaseModel):
+    """Alertmanager's webhook body, version 4; its other fields (receiver, groupLabels, ...) are ignored."""
+
     model_config = ConfigDict(extra="ignore", strict=True)
 
     version: Literal["4"]
-    alerts: list[_FastAlert]
+    alerts: list[AlertmanagerAlert]
+
+
+def schema() -> dict[str, Any]:
+    """The JSON schema of the body (for the OpenAPI description)."""
+    return AlertmanagerWebhook.model_json_schema()
 
 
 def parse_alertmanager_body(body: bytes) -> list[Alert]:
     """A v4 request body -> normalized alerts (all or nothing); 400 with the reason otherwise."""
     try:
-        fast = _FastBody.model_validate_json(body)
+        fast = AlertmanagerWebhook.model_validate_json(body)
     except ValidationError:
         return parse_alertmanager(parse_json(body))  # the careful path names the problem
     out: list[Alert] = []
     for i, am in enumerate(fast.alerts):
-        fp = am.fingerprint or fingerprint(am.labels)
-        if len(fp) > 128:
-            return parse_alertmanager(parse_json(body))
         out.append(
             Alert(
                 source="alertmanager",
-                fingerprint=fp,
+                fingerprint=am.fingerprint or fingerprint(am.labels),
                 status=am.status,
                 labels=am.labels,
                 annotations=am.annotations,

@@ -10,14 +10,59 @@ The fingerprint defaults to Alertmanager's fingerprint of the labels, so a resol
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, ValidationError
 
-from bot.domain.alert import Alert, AlertError, AlertStatus, fingerprint
+from bot.domain.alert import (
+    ANNOTATION_CONTROL_CLASS,
+    ANNOTATION_MAX,
+    CONTROL_CLASS,
+    LABEL_NAME,
+    LABEL_VALUE_MAX,
+    Alert,
+    AlertError,
+    AlertStatus,
+    fingerprint,
+)
 from handlers.webhooks.common import WebhookError
 
 MAX_ALERTS = 1000
+# What check_labels and check_annotations enforce after validation, told in the served schema.
+Schema = dict[str, JsonValue]
+LABEL_VALUE_SCHEMA: Schema = {"type": "string", "maxLength": LABEL_VALUE_MAX, "pattern": f"^[^{CONTROL_CLASS}]*$"}
+LABELS_SCHEMA: Schema = {
+    "type": "object",
+    "propertyNames": {"pattern": LABEL_NAME.pattern},
+    "additionalProperties": LABEL_VALUE_SCHEMA,
+    "properties": {"alertname": {**LABEL_VALUE_SCHEMA, "minLength": 1}},
+    "required": ["alertname"],
+}
+ANNOTATIONS_SCHEMA: Schema = {
+    "type": "object",
+    "additionalProperties": {
+        "type": "string",
+        "maxLength": ANNOTATION_MAX,
+        "pattern": f"^[^{ANNOTATION_CONTROL_CLASS}]*$",
+    },
+}
+
+
+def _time_text(value: object) -> object:
+    """Times are RFC 3339 text; pydantic alone would also read numbers as Unix times."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 time (a string)")
+    return value
+
+
+def _not_bool(value: object) -> object:
+    """A value is text or a number; pydantic alone would read true as 1.0."""
+    if isinstance(value, bool):
+        raise ValueError("must be a string or a number")
+    return value
+
+
+Time = Annotated[datetime | None, BeforeValidator(_time_text)]
 
 
 class GenericAlert(BaseModel):
@@ -25,14 +70,18 @@ class GenericAlert(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    labels: dict[str, str] = Field(description="Identifying labels; `alertname` is required")
-    annotations: dict[str, str] = Field(default_factory=dict, description="summary, description, runbook_url...")
+    labels: dict[str, str] = Field(
+        description="Identifying labels; `alertname` is required", json_schema_extra=LABELS_SCHEMA
+    )
+    annotations: dict[str, str] = Field(
+        default_factory=dict, description="summary, description, runbook_url...", json_schema_extra=ANNOTATIONS_SCHEMA
+    )
     status: AlertStatus = AlertStatus.FIRING
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: Time = Field(default=None, description="RFC 3339 with a time zone")
+    ends_at: Time = Field(default=None, description="RFC 3339 with a time zone")
     fingerprint: str | None = Field(default=None, min_length=1, max_length=128)
     generator_url: str | None = Field(default=None, max_length=2000)
-    value: str | float | None = None
+    value: Annotated[str | float | None, BeforeValidator(_not_bool)] = None
 
 
 class GenericBody(BaseModel):
