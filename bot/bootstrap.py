@@ -24,6 +24,7 @@ from bot.config import AppConfig, Settings, load_config
 from bot.db.store import ClaimedTimer, Store
 from bot.domain.cards import SlaTargets
 from bot.domain.ports import ChatRoom, Clock
+from bot.domain.text import visible
 from bot.outbox import OutboxWorker, RetryPolicy
 from bot.redact import RedactingChatRoom, Redactor, install_log_redaction
 from bot.scheduler import Scheduler
@@ -145,7 +146,7 @@ def build(
     redactor = Redactor(settings.secret_values())
     telemetry = Telemetry()
     store = Store.from_url(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    deps = Deps(store=store, clock=clock, sla=_sla(config), alerts=alert_policy(config))
+    deps = Deps(store=store, clock=clock, sla=_sla(config), alerts=alert_policy(config), redact=redactor)
 
     local: LocalSlack | None = None
     base = f"http://{settings.host}:{settings.port}"
@@ -180,7 +181,9 @@ def build(
         api_url = settings.slack_api_url
 
     install_log_redaction(redactor)
-    client = make_client(token, base_url=api_url, on_rate_limited=telemetry.rate_limited)
+    client = make_client(
+        token, base_url=api_url, on_rate_limited=telemetry.rate_limited, scrub=lambda s: visible(redactor(s))
+    )
     chat: ChatRoom = RedactingChatRoom(SlackChatRoom(client, pacer=Pacer(scale=settings.slack_rate_scale)), redactor)
     reactor = WarRoomReactor(
         deps,
@@ -224,7 +227,7 @@ def build(
         raise_error_for_unhandled_request=False,
         logger=logging.getLogger("warroom.bolt"),
     )
-    slack_handlers.register(bolt, slack_handlers.SlackContext(deps=deps, chat=chat, redact=redactor))
+    slack_handlers.register(bolt, slack_handlers.SlackContext(deps=deps, chat=chat))
     bolt_handler = AsyncSlackRequestHandler(bolt)
     socket = None
     if settings.slack_app_token is not None and local is None:

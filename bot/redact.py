@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import logging
 import re
 from collections.abc import Iterable
 
 from bot.domain.cards import Button, TriageCard
 from bot.domain.ports import ChannelInfo, ChatMessage, ChatRoom
+from bot.domain.text import Text, as_text
 
 PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (
@@ -45,16 +47,22 @@ def _luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _forms(secret: str) -> set[str]:
+    """A secret as written and as it reads once escaped for markup (`&` `<` `>` as entities)."""
+    return {secret, html.escape(secret, quote=False)} if secret and len(secret) >= 4 else set()
+
+
 class Redactor:
     """Replaces known secret values and secret-looking or personal data with placeholders."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self.secrets = sorted({f for s in secrets for f in _forms(s)}, key=len, reverse=True)
 
     def add_secret(self, value: str) -> None:
-        """Also redact this exact value from now on."""
-        if value and len(value) >= 4 and value not in self.secrets:
-            self.secrets = sorted([*self.secrets, value], key=len, reverse=True)
+        """Also redact this exact value (and its escaped form) from now on."""
+        new = _forms(value) - set(self.secrets)
+        if new:
+            self.secrets = sorted([*self.secrets, *new], key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         """The text with secrets and PII replaced."""
@@ -72,6 +80,10 @@ class Redactor:
 
         return _CARD.sub(card, text)
 
+    def text(self, text: Text | str) -> Text:
+        """The text with every data part redacted (mentions and links are the bot's own)."""
+        return as_text(text).map_data(self)
+
     def card(self, card: TriageCard) -> TriageCard:
         """The card with every free-text field redacted."""
         return dataclasses.replace(
@@ -80,11 +92,14 @@ class Redactor:
             severity_reason=self(card.severity_reason),
             summary=self(card.summary) if card.summary else card.summary,
             services=tuple(self(s) for s in card.services),
+            regions=tuple(self(r) for r in card.regions),
+            runbook=self(card.runbook) if card.runbook else card.runbook,
         )
 
 
 class RedactingChatRoom:
-    """A ChatRoom decorator: every text that goes to chat passes the redactor first."""
+    """A ChatRoom decorator: every text that goes to chat passes the redactor first (before the platform
+    escapes it; the platform client redacts every outgoing string once more as a last line)."""
 
     def __init__(self, inner: ChatRoom, redactor: Redactor) -> None:
         self.inner = inner
@@ -95,7 +110,7 @@ class RedactingChatRoom:
         return await self.inner.bot_user_id()
 
     async def create_channel(self, name: str) -> ChannelInfo:
-        """Delegates (channel names are slugs of redacted titles)."""
+        """Delegates (the war-room reactor makes names from redacted titles and checks them)."""
         return await self.inner.create_channel(name)
 
     async def find_channel(self, name: str) -> ChannelInfo | None:
@@ -106,9 +121,9 @@ class RedactingChatRoom:
         """Delegates."""
         return await self.inner.ensure_channel(name)
 
-    async def set_topic(self, channel_id: str, topic: str) -> None:
+    async def set_topic(self, channel_id: str, topic: Text | str) -> None:
         """Redacted topic."""
-        await self.inner.set_topic(channel_id, self.redact(topic))
+        await self.inner.set_topic(channel_id, self.redact.text(topic))
 
     async def invite(self, channel_id: str, user_ids: list[str]) -> None:
         """Delegates."""
@@ -123,10 +138,10 @@ class RedactingChatRoom:
         await self.inner.update_card(channel_id, ts, self.redact.card(card))
 
     async def post_text(
-        self, channel_id: str, text: str, *, marker: str | None = None, buttons: tuple[Button, ...] = ()
+        self, channel_id: str, text: Text | str, *, marker: str | None = None, buttons: tuple[Button, ...] = ()
     ) -> str:
         """Redacted text."""
-        return await self.inner.post_text(channel_id, self.redact(text), marker=marker, buttons=buttons)
+        return await self.inner.post_text(channel_id, self.redact.text(text), marker=marker, buttons=buttons)
 
     async def pin(self, channel_id: str, ts: str) -> None:
         """Delegates."""
@@ -139,6 +154,14 @@ class RedactingChatRoom:
     async def get_message(self, channel_id: str, ts: str) -> ChatMessage | None:
         """Delegates."""
         return await self.inner.get_message(channel_id, ts)
+
+    def render(self, text: Text | str) -> str:
+        """The platform's markup of the redacted text (replies go out this way too)."""
+        return self.inner.render(self.redact.text(text))
+
+    def plain(self, markup: str) -> str:
+        """Delegates (inbound text is stored as written; it is redacted on its way out)."""
+        return self.inner.plain(markup)
 
 
 class RedactingFilter(logging.Filter):

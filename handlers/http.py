@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 from bot.domain.alert import Alert
 from bot.domain.events import Event
 from bot.domain.incident import Incident, Role, Severity, Status
+from bot.domain.text import visible
 from bot.services import alerts as alert_service
 from bot.services import incidents, silences
 from bot.services.deps import Deps
@@ -52,13 +53,36 @@ def _same(text: str) -> str:
     return text
 
 
+def scrub_json(value: Any, redact: Callable[[str], str], memo: dict[str, str] | None = None) -> Any:
+    """An API answer with every string in it (keys too) redacted and cleaned of invisible characters.
+
+    Applied to whole answers, so a field added later cannot bypass it (a `service` label, a channel name,
+    a group key and a silence comment are as likely to hold a secret as a title).
+    """
+    memo = {} if memo is None else memo
+    if isinstance(value, str):
+        if value not in memo:
+            memo[value] = visible(redact(value))
+        return memo[value]
+    if isinstance(value, dict):
+        return {scrub_json(k, redact, memo): scrub_json(v, redact, memo) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub_json(v, redact, memo) for v in value]
+    return value
+
+
 def incident_json(i: Incident, redact: Callable[[str], str] = _same) -> dict[str, Any]:
-    """An Incident as the API's contract names it (free text redacted)."""
+    """An Incident as the API's contract names it (every string redacted)."""
+    body: dict[str, Any] = scrub_json(_incident_fields(i), redact)
+    return body
+
+
+def _incident_fields(i: Incident) -> dict[str, Any]:
     return {
         "ref": i.ref,
-        "title": redact(i.title),
+        "title": i.title,
         "severity": i.severity.value,
-        "severity_reason": redact(i.severity_reason),
+        "severity_reason": i.severity_reason,
         "severity_confirmed": i.severity_confirmed,
         "status": i.status.value,
         "channel_id": i.channel_id,
@@ -72,7 +96,7 @@ def incident_json(i: Incident, redact: Callable[[str], str] = _same) -> dict[str
         "acknowledged_at": iso(i.acknowledged_at),
         "mitigated_at": iso(i.mitigated_at),
         "resolved_at": iso(i.resolved_at),
-        "summary": redact(i.summary) if i.summary else i.summary,
+        "summary": i.summary,
         "jira_key": i.jira_key,
         "human_control": i.human_control,
         "group_key": i.group_key,
@@ -81,8 +105,11 @@ def incident_json(i: Incident, redact: Callable[[str], str] = _same) -> dict[str
 
 
 def timeline_json(e: Event, redact: Callable[[str], str] = _same) -> dict[str, Any]:
-    """One timeline entry (text redacted)."""
-    return {"at": iso(e.at), "kind": e.kind, "actor": e.actor, "text": redact(e.text), "seq": e.seq}
+    """One timeline entry (every string redacted)."""
+    entry: dict[str, Any] = scrub_json(
+        {"at": iso(e.at), "kind": e.kind, "actor": e.actor, "text": e.text, "seq": e.seq}, redact
+    )
+    return entry
 
 
 def _silence_args(data: Any, deps: Deps) -> dict[str, Any]:
@@ -229,6 +256,10 @@ def create_app(
     collector.telemetry = h.telemetry
     registry.register(collector)
 
+    def answer(body: Any, status_code: int = 200) -> JSONResponse:
+        """A JSON answer of the API, every string in it redacted."""
+        return JSONResponse(scrub_json(body, h.redact), status_code=status_code)
+
     async def slack_events(request: Request) -> Response:
         if h.slack is None:
             return error(404, "slack_disabled", "Slack is not configured on this instance")
@@ -321,7 +352,7 @@ def create_app(
             limit = query_limit(request, 100)
         except BadRequest as exc:
             return error(400, "bad_request", str(exc))
-        return JSONResponse({"alerts": await alert_service.review_queue(h.deps, limit=limit)})
+        return answer({"alerts": await alert_service.review_queue(h.deps, limit=limit)})
 
     async def silences_route(request: Request) -> Response:
         if (denied := h.auth.check(request)) is not None:
@@ -331,7 +362,7 @@ def create_app(
             if expired not in ("true", "false"):
                 return error(400, "bad_request", "expired must be true or false")
             found = await silences.list_silences(h.deps, include_expired=expired == "true")
-            return JSONResponse({"silences": found})
+            return answer({"silences": found})
         try:
             data = parse_json(await read_body(request, 64 * 1024))
         except WebhookError as exc:
@@ -340,13 +371,13 @@ def create_app(
             created = await silences.create(h.deps, **_silence_args(data, h.deps))
         except BadRequest as exc:
             return error(400, "bad_request", str(exc))
-        return JSONResponse(created, status_code=201)
+        return answer(created, status_code=201)
 
     async def silence_delete(request: Request) -> Response:
         if (denied := h.auth.check(request)) is not None:
             return denied
         try:
-            return JSONResponse(await silences.expire(h.deps, silence_id=request.path_params["id"]))
+            return answer(await silences.expire(h.deps, silence_id=request.path_params["id"]))
         except IncidentNotFound as exc:
             return error(404, "not_found", str(exc))
 

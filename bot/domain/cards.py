@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.domain.incident import Incident, Role, Severity, Status
+from bot.domain.text import Mention, Text
 
 
 class ActionId(StrEnum):
@@ -128,11 +129,15 @@ def triage_card(
     )
 
 
-def topic_line(incident: Incident) -> str:
-    """The channel topic: severity, status, commander, title (Slack caps topics at 250 chars)."""
-    commander = f"<@{incident.commander}>" if incident.commander else "unassigned"
-    text = f"{incident.severity.value} · {incident.status.value} · IC {commander} · {incident.ref}: {incident.title}"
-    return text[:250]
+def topic_line(incident: Incident) -> Text:
+    """The channel topic: severity, status, commander, title (the adapter fits it to the platform's cap)."""
+    commander = Mention(incident.commander) if incident.commander else "unassigned"
+    return Text.of(
+        f"{incident.severity.value} · {incident.status.value} · IC ",
+        commander,
+        f" · {incident.ref}: ",
+        incident.title,
+    )
 
 
 # Event kinds after which the channel topic (severity, status, commander) is rewritten.

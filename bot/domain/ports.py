@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.domain.cards import Button, TriageCard
+from bot.domain.text import Text
 
 
 class Clock(Protocol):
@@ -50,7 +51,7 @@ class ChatMessage:
 
     ts: str
     user: str | None
-    text: str
+    text: str  # plain text: the platform's markup already read (entities decoded, mentions as @name)
     block_ids: tuple[str, ...] = field(default_factory=tuple)
     permalink: str | None = None
 
@@ -74,8 +75,8 @@ class ChatRoom(Protocol):
         """Join the channel with this name, creating it when absent."""
         ...
 
-    async def set_topic(self, channel_id: str, topic: str) -> None:
-        """Set the channel topic."""
+    async def set_topic(self, channel_id: str, topic: Text | str) -> None:
+        """Set the channel topic (a `str` is all data)."""
         ...
 
     async def invite(self, channel_id: str, user_ids: list[str]) -> None:
@@ -91,9 +92,12 @@ class ChatRoom(Protocol):
         ...
 
     async def post_text(
-        self, channel_id: str, text: str, *, marker: str | None = None, buttons: tuple[Button, ...] = ()
+        self, channel_id: str, text: Text | str, *, marker: str | None = None, buttons: tuple[Button, ...] = ()
     ) -> str:
-        """Post a short message (with optional buttons); `marker` is an id the core can find again in history."""
+        """Post a short message (with optional buttons); `marker` is an id the core can find again in history.
+
+        A `str` is all data: every character is shown as written, nothing in it mentions or links.
+        """
         ...
 
     async def pin(self, channel_id: str, ts: str) -> None:
@@ -106,4 +110,12 @@ class ChatRoom(Protocol):
 
     async def get_message(self, channel_id: str, ts: str) -> ChatMessage | None:
         """One message by ts, if it exists."""
+        ...
+
+    def render(self, text: Text | str) -> str:
+        """The platform's markup for a text: data escaped, only the bot's own mentions and links live."""
+        ...
+
+    def plain(self, markup: str) -> str:
+        """Plain text of something written in the platform's markup (what a user typed, a message)."""
         ...

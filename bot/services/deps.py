@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -12,6 +12,7 @@ from bot.domain.cards import DEFAULT_SLA, SlaTargets
 from bot.domain.incident import Severity
 from bot.domain.ports import Clock
 from bot.domain.severity import SeverityRuleLike
+from bot.redact import Redactor
 
 
 class SilenceLike(Protocol):
@@ -41,10 +42,13 @@ class AlertPolicy:
 
 @dataclass(slots=True)
 class Deps:
-    """Store, clock and the policy knobs the incident use cases read."""
+    """Store, clock, the redactor and the policy knobs the incident use cases read."""
 
     store: Store
     clock: Clock
     sla: dict[Severity, SlaTargets] = field(default_factory=lambda: dict(DEFAULT_SLA))
     duplicate_window_seconds: int = 120
     alerts: AlertPolicy = field(default_factory=AlertPolicy)
+    # Applied to what the use cases send out as names (channel names); the composition root gives the
+    # configured redactor (with the secrets' values), the default still catches secret-looking text.
+    redact: Callable[[str], str] = field(default_factory=Redactor)

@@ -21,6 +21,7 @@ from bot.domain.incident import (
     Status,
     check_transition,
 )
+from bot.domain.text import Mention, Text
 from bot.services.deps import Deps
 from bot.services.errors import BadRequest, IncidentNotFound, IncidentNotOpen
 
@@ -30,11 +31,12 @@ NOTE_MAX = 3000
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What a use case did: the incident after it, and whether anything changed."""
+    """What a use case did: the incident after it, whether anything changed, and a sentence for the user
+    (a `str` is data; a Text when it mentions someone)."""
 
     incident: Incident
     changed: bool
-    message: str
+    message: Text | str
 
 
 def _clean_title(title: str) -> str:
@@ -89,7 +91,7 @@ async def declare(
             severity=severity,
             actor=actor,
             declare_key=declare_key,
-            severity_reason=severity_reason or f"declared {severity.value} by <@{actor}>",
+            severity_reason=severity_reason or f"declared as {severity.value}",
             severity_confirmed=severity_confirmed,
             services=services or [],
             group_key=group_key,
@@ -237,7 +239,8 @@ async def assign_role(deps: Deps, *, ref: str, role: Role, user_id: str, actor: 
         exclusive = role is not Role.SME
         changed = await tx.set_role(row.id, role, user_id, by=actor, at=now, exclusive=exclusive)
         if not changed:
-            return Outcome(await tx.incident(row), False, f"<@{user_id}> is already {role.value} of {row.ref}")
+            already = Text.of(Mention(user_id), f" is already {role.value} of {row.ref}")
+            return Outcome(await tx.incident(row), False, already)
         await record_event(
             tx,
             row,
@@ -251,7 +254,7 @@ async def assign_role(deps: Deps, *, ref: str, role: Role, user_id: str, actor: 
         if role is Role.COMMANDER and row.acknowledged_at is None:
             # Taking command is an acknowledgement: the SLA clock for "ack" stops here.
             await _mark_acknowledged(tx, row, actor=actor, now=now)
-        return Outcome(await tx.incident(row), True, f"<@{user_id}> is now {role.value} of {row.ref}")
+        return Outcome(await tx.incident(row), True, Text.of(Mention(user_id), f" is now {role.value} of {row.ref}"))
 
 
 async def take_lead(deps: Deps, *, ref: str, actor: str) -> Outcome:
@@ -270,7 +273,7 @@ async def change_severity(deps: Deps, *, ref: str, severity: Severity, actor: st
             return Outcome(await tx.incident(row), False, f"{row.ref} is already {severity.value}")
         row.severity = severity.value
         row.severity_confirmed = True
-        row.severity_reason = reason.strip() or f"set to {severity.value} by <@{actor}>"
+        row.severity_reason = reason.strip() or f"set to {severity.value} by hand"
         if severity.is_major():
             row.human_control = True
         verb = "raised" if severity.rank < old.rank else "lowered" if severity.rank > old.rank else "confirmed"
@@ -319,6 +322,7 @@ async def set_status(deps: Deps, *, ref: str, status: Status, actor: str, note: 
             text=f"status {current.value} → {status.value}" + (f": {note}" if note else ""),
             old=current.value,
             new=status.value,
+            note=note,
         )
         return Outcome(await tx.incident(row), True, f"{row.ref} is now {status.value}")
 

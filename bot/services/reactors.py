@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import re
+from datetime import date
 
 from sqlalchemy.exc import IntegrityError
 
@@ -11,6 +11,8 @@ from bot.domain.cards import CARD_CHANGING_TOPIC, ActionId, Button, topic_line, 
 from bot.domain.events import CARD_CHANGING, Event, EventKind
 from bot.domain.incident import Incident, channel_name
 from bot.domain.ports import ChatError, ChatRoom, NameTaken
+from bot.domain.text import USER_ID, ChannelLink, Text, visible
+from bot.domain.timeline import action, actor, timeline_line
 from bot.outbox import GiveUp, RetryLater
 from bot.services.deps import Deps
 
@@ -28,7 +30,6 @@ PERMANENT_CHAT_ERRORS = frozenset(
         "token_revoked",
     }
 )
-USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 MAX_NAME_TRIES = 20
 SKIPPED = frozenset({EventKind.ROOM_OPENED.value, EventKind.ALERTS_UPDATED.value, EventKind.ALERTS_RESOLVED.value})
 
@@ -93,7 +94,7 @@ class WarRoomReactor:
             if event.kind in {EventKind.SEVERITY_CHANGED.value, EventKind.RESOLVED.value}:
                 await self._announce(
                     incident,
-                    f"*{incident.ref}* {event.text} (<@{event.actor}>)",
+                    Text.of(f"*{incident.ref}* ", action(event), " (", actor(event), ")"),
                     f"announce:{event.id}",
                     attempt,
                 )
@@ -113,7 +114,8 @@ class WarRoomReactor:
         if incident.channel_id is None:
             incident = await self._create_channel(incident)
         assert incident.channel_id is not None
-        await self.chat.set_topic(incident.channel_id, topic_line(incident))
+        room = incident.channel_id
+        await self.chat.set_topic(room, topic_line(incident))
         invitees = [u for u in dict.fromkeys([incident.declared_by, *self.oncall]) if USER_ID.match(u)]
         if invitees:
             await self.chat.invite(incident.channel_id, invitees)
@@ -125,9 +127,11 @@ class WarRoomReactor:
             await self.chat.pin(incident.channel_id, ts)
             incident.card_ts = ts
             incident = await self._catch_up_card(incident)
-        text = (
-            f":rotating_light: *{incident.ref}* {incident.severity.value} declared: {incident.title} "
-            f"— join <#{incident.channel_id}>"
+        text = Text.of(
+            f":rotating_light: *{incident.ref}* {incident.severity.value} declared: ",
+            incident.title,
+            " — join ",
+            ChannelLink(room),
         )
         await self._announce(incident, text, f"announce:{incident.ref}", attempt)
         await self._record_opened(incident)
@@ -156,7 +160,7 @@ class WarRoomReactor:
         name = incident.channel_name
         for _ in range(MAX_NAME_TRIES):
             if name is None:
-                name = channel_name(self.prefix, incident.declared_at.date(), incident.title, suffix)
+                name = self.room_name(incident.declared_at.date(), incident.title, suffix)
                 if not await self._reserve(incident.ref, name):
                     suffix += 1
                     name = None
@@ -176,6 +180,17 @@ class WarRoomReactor:
             incident.channel_id, incident.channel_name = info.id, info.name
             return incident
         raise GiveUp(f"no free channel name for {incident.ref} after {MAX_NAME_TRIES} tries")
+
+    def room_name(self, day: date, title: str, suffix: int = 0) -> str:
+        """The war room's name, made from the title as chat shows it: redacted, invisible characters gone.
+
+        A name that still holds something the redactor would hide (a configured secret the slug happens
+        to spell) falls back to the plain `incident` slug rather than reach Slack.
+        """
+        name = channel_name(self.prefix, day, self.deps.redact(visible(title)), suffix)
+        if self.deps.redact(name) != name:
+            name = channel_name(self.prefix, day, "incident", suffix)
+        return name
 
     async def _reserve(self, ref: str, name: str) -> bool:
         """Claim a channel name for this incident in the database (unique): no two incidents race for it."""
@@ -261,7 +276,7 @@ class WarRoomReactor:
             return
         await self.chat.post_text(incident.channel_id, timeline_line(event), marker=marker)
 
-    async def _announce(self, incident: Incident, text: str, marker: str, attempt: int) -> None:
+    async def _announce(self, incident: Incident, text: Text, marker: str, attempt: int) -> None:
         channel = await self.chat.ensure_channel(self.announcements)
         if attempt > 1 and await self._find_marker(channel.id, marker):
             return
@@ -272,25 +287,3 @@ class WarRoomReactor:
             if marker in msg.block_ids:
                 return msg.ts
         return None
-
-
-def timeline_line(event: Event) -> str:
-    """The short line a war room shows for an event."""
-    icons = {
-        EventKind.ACKNOWLEDGED.value: ":eyes:",
-        EventKind.SEVERITY_CHANGED.value: ":rotating_light:",
-        EventKind.STATUS_CHANGED.value: ":arrows_counterclockwise:",
-        EventKind.ROLE_ASSIGNED.value: ":bust_in_silhouette:",
-        EventKind.NOTE_ADDED.value: ":memo:",
-        EventKind.STATUS_UPDATE.value: ":loudspeaker:",
-        EventKind.MESSAGE_PINNED.value: ":pushpin:",
-        EventKind.RESOLVED.value: ":white_check_mark:",
-    }
-    icon = icons.get(event.kind, ":small_blue_diamond:")
-    if event.kind == EventKind.NOTE_ADDED.value:
-        return f"{icon} Note from <@{event.actor}>: {event.text}"
-    if event.kind == EventKind.STATUS_UPDATE.value:
-        return f"{icon} *Status update* from <@{event.actor}>: {event.text}"
-    if event.kind == EventKind.MESSAGE_PINNED.value:
-        return f"{icon} <@{event.actor}> added a message to the timeline"
-    return f"{icon} <@{event.actor}> {event.text}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain.incident import Severity
+from bot.domain.text import Text
 from bot.services import incidents
 from bot.services.errors import BadRequest, IncidentNotOpen
 from bot.services.incidents import Outcome
@@ -29,12 +30,11 @@ def register(app: Any, ctx: SlackContext) -> None:
         try:
             out = await click(ctx, action, user)
         except Exception as exc:
-            await respond(response_type="ephemeral", replace_original=False, text=ctx.redact(error_text(exc)))
+            await respond(response_type="ephemeral", replace_original=False, text=ctx.chat.render(error_text(exc)))
             return
         if out is not None and not out.changed:
-            await respond(
-                response_type="ephemeral", replace_original=False, text=f":information_source: {out.message}."
-            )
+            text = ctx.chat.render(Text.of(":information_source: ", out.message, "."))
+            await respond(response_type="ephemeral", replace_original=False, text=text)
 
     async def later(ack: Any, respond: Any) -> None:
         await ack()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from bot.domain.incident import Severity
+from bot.domain.text import ChannelLink, Text
 from bot.services import incidents
 from bot.services.errors import BadRequest
 from handlers.slack.context import SlackContext
@@ -25,24 +27,24 @@ def register(app: Any, ctx: SlackContext) -> None:
         try:
             parsed = parse(text)
         except GrammarError as exc:
-            await ack(response_type="ephemeral", text=f":warning: {exc}\n\n{HELP}")
+            await ack(response_type="ephemeral", text=ctx.chat.render(Text.of(":warning: ", str(exc), "\n\n", HELP)))
             return
         except ValueError as exc:
-            await ack(response_type="ephemeral", text=ctx.redact(error_text(exc)))
+            await ack(response_type="ephemeral", text=ctx.chat.render(error_text(exc)))
             return
         if parsed.sub == "declare" and not parsed.rest:
             await ack()
             try:
                 await client.views_open(trigger_id=body["trigger_id"], view=declare_modal(body.get("channel_id", "")))
             except Exception as exc:
-                await respond(response_type="ephemeral", text=error_text(exc))
+                await respond(response_type="ephemeral", text=ctx.chat.render(error_text(exc)))
             return
         if parsed.sub == "update" and not parsed.rest:
             await ack_with_result(
-                ack, respond, open_update(ctx, parsed, body, client), deadline=ctx.ack_deadline, redact=ctx.redact
+                ack, respond, open_update(ctx, parsed, body, client), deadline=ctx.ack_deadline, render=ctx.chat.render
             )
             return
-        await ack_with_result(ack, respond, run(ctx, parsed, body), deadline=ctx.ack_deadline, redact=ctx.redact)
+        await ack_with_result(ack, respond, run(ctx, parsed, body), deadline=ctx.ack_deadline, render=ctx.chat.render)
 
     app.command(COMMAND)(on_incident)
 
@@ -66,8 +68,13 @@ async def open_update(ctx: SlackContext, p: Parsed, body: dict[str, Any], client
     return ""
 
 
-async def run(ctx: SlackContext, p: Parsed, body: dict[str, Any]) -> str:
-    """Carry out a parsed command; return the ephemeral reply."""
+async def run(ctx: SlackContext, p: Parsed, body: dict[str, Any]) -> Text | str:
+    """Carry out a parsed command; return the ephemeral reply.
+
+    The free text (title, note, reason...) arrives in Slack's markup (`&lt;`, `<@U1|bob>`, `<!channel>`):
+    it is read into plain text here, so it is stored as written and escaped exactly once on its way out.
+    """
+    p = replace(p, rest=ctx.chat.plain(p.rest))
     user = str(body.get("user_id") or "")
     channel = str(body.get("channel_id") or "")
     request_key = f"slack-cmd:{body.get('trigger_id') or ''}" if body.get("trigger_id") else None
@@ -88,14 +95,14 @@ async def run(ctx: SlackContext, p: Parsed, body: dict[str, Any]) -> str:
             severity_reason="" if p.severity else "no severity given: please confirm or change it",
         )
         if not out.changed:
-            return (
-                f":information_source: {out.message}: <#{out.incident.channel_id}>"
-                if out.incident.channel_id
-                else f":information_source: {out.message}."
+            room = out.incident.channel_id
+            return Text.of(
+                ":information_source: ", out.message, ": " if room else ".", ChannelLink(room) if room else None
             )
-        return (
-            f":rotating_light: *{out.incident.ref}* declared ({out.incident.severity.value}): {out.incident.title}\n"
-            "Opening the war room now; you'll be invited."
+        return Text.of(
+            f":rotating_light: *{out.incident.ref}* declared ({out.incident.severity.value}): ",
+            out.incident.title,
+            "\nOpening the war room now; you'll be invited.",
         )
     if p.sub == "list":
         return list_text(await incidents.list_incidents(deps, status="open"))
@@ -125,4 +132,4 @@ async def run(ctx: SlackContext, p: Parsed, body: dict[str, Any]) -> str:
     else:  # pragma: no cover - the grammar admits nothing else
         raise BadRequest(f"unknown subcommand {p.sub}")
     icon = ":white_check_mark:" if out.changed else ":information_source:"
-    return f"{icon} {out.message}."
+    return Text.of(f"{icon} ", out.message, ".")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.domain.ports import ChatRoom
 from bot.services.deps import Deps
@@ -11,9 +10,9 @@ from bot.services.deps import Deps
 
 @dataclass(slots=True)
 class SlackContext:
-    """Use-case dependencies plus the chat port (to read messages for pins)."""
+    """Use-case dependencies plus the chat port: it reads messages for pins, reads what users typed
+    (`chat.plain`) and writes every reply (`chat.render`: redacted, data escaped)."""
 
     deps: Deps
     chat: ChatRoom
     ack_deadline: float = 2.0
-    redact: Callable[[str], str] = field(default=lambda text: text)

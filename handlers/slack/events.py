@@ -48,7 +48,7 @@ def register(app: Any, ctx: SlackContext) -> None:
             ts=str(ts),
             actor=str(event.get("user") or ""),
             via="pin",
-            text=msg.get("text") if msg else None,
+            text=ctx.chat.plain(str(msg["text"])) if msg.get("text") is not None else None,
             author=msg.get("user") if msg else None,
         )
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.domain.events import Event
+from bot.domain.events import Event, EventKind
 from bot.domain.incident import Incident, Role, Severity
+from bot.domain.text import ChannelLink, Mention, Text
+from bot.domain.timeline import action, actor
 from handlers.slack.ids import (
     BLOCK_DESCRIPTION,
     BLOCK_SEVERITY,
@@ -16,6 +18,7 @@ from handlers.slack.ids import (
 )
 
 TIMELINE_MAX_LINES = 40
+SHOWN_AS_WRITTEN = {EventKind.NOTE_ADDED.value, EventKind.STATUS_UPDATE.value, EventKind.MESSAGE_PINNED.value}
 
 
 def ts(at: Any) -> str:
@@ -23,45 +26,51 @@ def ts(at: Any) -> str:
     return f"{at:%Y-%m-%d %H:%M} UTC" if at else "—"
 
 
-def status_text(inc: Incident) -> str:
+def status_text(inc: Incident) -> Text:
     """Where an incident stands."""
-    roles = "; ".join(f"{r.value}: " + ", ".join(f"<@{u}>" for u in inc.roles[r]) for r in Role if inc.roles.get(r))
+    roles = [Text.of(f"{r.value}: ", Text.join(", ", map(Mention, inc.roles[r]))) for r in Role if inc.roles.get(r)]
+    acked = f" · acknowledged {ts(inc.acknowledged_at)}" if inc.acknowledged_at else " · not acknowledged"
     lines = [
-        f"*{inc.ref}* · {inc.severity.value} · *{inc.status.value}* — {inc.title}",
-        f"Declared {ts(inc.declared_at)} by <@{inc.declared_by}>"
-        + (f" · acknowledged {ts(inc.acknowledged_at)}" if inc.acknowledged_at else " · not acknowledged")
+        Text.of(f"*{inc.ref}* · {inc.severity.value} · *{inc.status.value}* — ", inc.title),
+        Text.of(f"Declared {ts(inc.declared_at)} by ", Mention(inc.declared_by), acked)
         + (f" · resolved {ts(inc.resolved_at)}" if inc.resolved_at else ""),
-        f"Roles: {roles or 'none yet — `/incident lead` to take command'}",
+        Text.of("Roles: ", Text.join("; ", roles) if roles else "none yet — `/incident lead` to take command"),
     ]
     if inc.channel_id:
-        lines.append(f"War room: <#{inc.channel_id}>")
+        lines.append(Text.of("War room: ", ChannelLink(inc.channel_id)))
     if inc.summary:
-        lines.append(f"Summary: {inc.summary}")
-    return "\n".join(lines)
+        lines.append(Text.of("Summary: ", inc.summary))
+    return Text.join("\n", lines)
 
 
-def list_text(incidents: list[Incident]) -> str:
+def list_text(incidents: list[Incident]) -> Text:
     """Open incidents, one line each."""
     if not incidents:
-        return ":white_check_mark: No open incidents."
-    lines = [f"*Open incidents ({len(incidents)})*"]
+        return Text.of(":white_check_mark: No open incidents.")
+    text = Text.of(f"*Open incidents ({len(incidents)})*")
     for i in incidents:
-        room = f" <#{i.channel_id}>" if i.channel_id else ""
-        ic = f" · IC <@{i.commander}>" if i.commander else ""
-        lines.append(f"• *{i.ref}* {i.severity.value} {i.status.value}{ic} — {i.title}{room}")
-    return "\n".join(lines)
+        ic = Text.of(" · IC ", Mention(i.commander)) if i.commander else None
+        room = Text.of(" ", ChannelLink(i.channel_id)) if i.channel_id else None
+        text = Text.of(text, f"\n• *{i.ref}* {i.severity.value} {i.status.value}", ic, " — ", i.title, room)
+    return text
 
 
-def timeline_text(inc: Incident, events: list[Event]) -> str:
+def timeline_text(inc: Incident, events: list[Event]) -> Text:
     """The timeline, newest last, capped."""
     shown = events[-TIMELINE_MAX_LINES:]
-    lines = [f"*Timeline of {inc.ref}* ({len(events)} entries)"]
+    text = Text.of(f"*Timeline of {inc.ref}* ({len(events)} entries)")
     if len(events) > len(shown):
-        lines.append(f"_…{len(events) - len(shown)} earlier entries in `GET /api/v1/incidents/{inc.ref}`_")
+        text += f"\n_…{len(events) - len(shown)} earlier entries in `GET /api/v1/incidents/{inc.ref}`_"
     for e in shown:
-        who = f"<@{e.actor}>" if e.actor[:1] in "UW" else e.actor
-        lines.append(f"`{e.at:%H:%M:%S}` {who} {e.text}")
-    return "\n".join(lines)
+        text = Text.of(text, f"\n`{e.at:%H:%M:%S}` ", actor(e), " ", _entry(e))
+    return text
+
+
+def _entry(e: Event) -> Text:
+    """Notes, updates and pinned messages show their text; other entries say what happened."""
+    if e.kind in SHOWN_AS_WRITTEN:
+        return Text.of(e.text)
+    return action(e)
 
 
 def declare_modal(channel_id: str, title: str = "") -> dict[str, Any]:

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.domain.text import Text
 from bot.services.errors import ServiceError
 
 log = logging.getLogger("warroom.slack")
@@ -24,20 +25,24 @@ def error_text(exc: BaseException) -> str:
 
 
 async def ack_with_result(
-    ack: Any, respond: Any, work: Awaitable[str], *, deadline: float, redact: Callable[[str], str]
+    ack: Any, respond: Any, work: Awaitable[Text | str], *, deadline: float, render: Callable[[Text | str], str]
 ) -> None:
-    """Ack with the work's (redacted) reply if it finishes within `deadline`, else ack now and respond later."""
-    task: asyncio.Future[str] = asyncio.ensure_future(work)
+    """Ack with the work's reply if it finishes within `deadline`, else ack now and respond later.
+
+    Replies are rendered by `render` (the chat room's: redacted, data escaped, only the bot's mentions live).
+    """
+    task: asyncio.Future[Text | str] = asyncio.ensure_future(work)
     done, _ = await asyncio.wait({task}, timeout=deadline)
     if task in done:
         exc = task.exception()
-        text = redact(error_text(exc) if exc else task.result())
+        text = render(error_text(exc) if exc else task.result())
         await (ack(response_type="ephemeral", text=text) if text else ack())
         return
     await ack(response_type="ephemeral", text=WORKING)
     try:
-        text = await task
+        reply = await task
     except Exception as exc:
-        text = error_text(exc)
+        reply = error_text(exc)
+    text = render(reply)
     if text:
-        await respond(response_type="ephemeral", replace_original=False, text=redact(text))
+        await respond(response_type="ephemeral", replace_original=False, text=text)

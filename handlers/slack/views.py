@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from bot.domain.incident import Severity
+from bot.domain.text import Text
 from bot.services import incidents
 from handlers.slack.context import SlackContext
 from handlers.slack.ids import (
@@ -72,9 +73,12 @@ def register(app: Any, ctx: SlackContext) -> None:
                 await client.chat_postEphemeral(
                     channel=channel,
                     user=user,
-                    text=ctx.redact(
-                        f":rotating_light: *{out.incident.ref}* declared ({severity.value}): {title}. "
-                        "Opening the war room now; you'll be invited."
+                    text=ctx.chat.render(
+                        Text.of(
+                            f":rotating_light: *{out.incident.ref}* declared ({severity.value}): ",
+                            title,
+                            ". Opening the war room now; you'll be invited.",
+                        )
                     ),
                 )
             except Exception as exc:  # a courtesy message only; the incident exists

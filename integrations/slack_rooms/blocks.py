@@ -1,4 +1,7 @@
-"""Cards -> Block Kit. Keeps within Slack's limits (50 blocks, 3000-char sections, 150-char headers)."""
+"""Cards -> Block Kit. Keeps within Slack's limits (50 blocks, 3000-char sections, 150-char headers).
+
+Every piece of data goes into a mrkdwn field through `escape` and into a plain_text field through `plain_text`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ from typing import Any
 
 from bot.domain.cards import ActionId, Button, TriageCard
 from bot.domain.incident import Role, Severity
+from bot.domain.text import Mention, Text
+from integrations.slack_rooms.mrkdwn import clip, cut, escape, plain_text, render
 
 SECTION_MAX = 3000
 FIELD_MAX = 2000
@@ -27,11 +32,6 @@ SEVERITY_HELP = {
 }
 
 
-def clip(text: str, limit: int) -> str:
-    """Cut text to `limit` characters with an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def slack_date(at: datetime) -> str:
     """A Slack date token that each reader sees in their own time zone (fallback: UTC ISO)."""
     ts = int(at.timestamp())
@@ -39,13 +39,13 @@ def slack_date(at: datetime) -> str:
 
 
 def user(uid: str | None) -> str:
-    """A mention, or a dash."""
-    return f"<@{uid}>" if uid else "_unassigned_"
+    """A mention of a user id, a name shown as text (e.g. an alert source), or a dash."""
+    return render(Text.of(Mention(uid))) if uid else "_unassigned_"
 
 
 def card_fallback(card: TriageCard) -> str:
-    """Notification text of the card."""
-    return clip(f"{card.ref} {card.severity.value} [{card.status.value}] {card.title}", 3000)
+    """Notification text of the card (mrkdwn: the title is escaped)."""
+    return clip(f"{card.ref} {card.severity.value} [{card.status.value}] {escape(card.title)}", 3000)
 
 
 def triage_blocks(card: TriageCard) -> list[dict[str, Any]]:
@@ -53,7 +53,7 @@ def triage_blocks(card: TriageCard) -> list[dict[str, Any]]:
     sev = f"{SEVERITY_ICON[card.severity]} *{card.severity.value}*"
     if not card.severity_confirmed:
         sev += " _(unconfirmed: please confirm or change)_"
-    reason = clip(card.severity_reason, 300) if card.severity_reason else ""
+    reason = clip(escape(card.severity_reason), 300) if card.severity_reason else ""
     fields = [
         f"*Severity*\n{sev}" + (f"\n{reason}" if reason else ""),
         f"*Status*\n{card.status.value}",
@@ -69,21 +69,21 @@ def triage_blocks(card: TriageCard) -> list[dict[str, Any]]:
     elif card.resolve_by is not None:
         fields.append(f"*Resolve by*\n{slack_date(card.resolve_by)}")
     if card.services:
-        fields.append("*Services*\n" + clip(", ".join(card.services), 500))
+        fields.append("*Services*\n" + clip(escape(", ".join(card.services)), 500))
     if card.alert_count or card.regions:
         radius = f"{card.alert_count} alerts · {len(card.services)} services"
         if card.regions:
-            radius += " · " + ", ".join(card.regions)
+            radius += " · " + escape(", ".join(card.regions))
         fields.append(f"*Blast radius*\n{clip(radius, 500)}")
     if card.runbook:
-        fields.append(f"*Runbook*\n{clip(card.runbook, 500)}")
+        fields.append(f"*Runbook*\n{clip(escape(card.runbook), 500)}")
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
             "block_id": f"card:{card.ref}",
             "text": {
                 "type": "plain_text",
-                "text": clip(f"{card.ref} · {card.title}", HEADER_MAX),
+                "text": cut(f"{card.ref} · {plain_text(card.title)}", HEADER_MAX),
                 "emoji": True,
             },
         },
@@ -114,7 +114,7 @@ def triage_blocks(card: TriageCard) -> list[dict[str, Any]]:
             {
                 "type": "section",
                 "block_id": "card-summary",
-                "text": {"type": "mrkdwn", "text": clip(f"*Summary*\n{card.summary}", SECTION_MAX)},
+                "text": {"type": "mrkdwn", "text": clip(f"*Summary*\n{escape(card.summary)}", SECTION_MAX)},
             }
         )
     if card.actionable:
@@ -170,7 +170,7 @@ def button(text: str, action: ActionId, value: str, *, style: str | None = None)
     b: dict[str, Any] = {
         "type": "button",
         "action_id": action.value,
-        "text": {"type": "plain_text", "text": clip(text, 75), "emoji": True},
+        "text": {"type": "plain_text", "text": cut(plain_text(text), 75), "emoji": True},
         "value": value,
     }
     if style:
@@ -178,9 +178,10 @@ def button(text: str, action: ActionId, value: str, *, style: str | None = None)
     return b
 
 
-def text_blocks(text: str, marker: str | None, buttons: tuple[Button, ...] = ()) -> list[dict[str, Any]]:
-    """One mrkdwn section, with `marker` as its block id so the message can be found again; then buttons."""
-    block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_MAX)}}
+def text_blocks(markup: str, marker: str | None, buttons: tuple[Button, ...] = ()) -> list[dict[str, Any]]:
+    """One mrkdwn section (`markup`: already rendered), with `marker` as its block id so the message can be
+    found again; then buttons."""
+    block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": clip(markup, SECTION_MAX)}}
     if marker:
         block["block_id"] = clip(marker, 255)
     blocks = [block]

@@ -13,7 +13,9 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.domain.cards import Button, TriageCard
 from bot.domain.ports import ChannelInfo, ChatError, ChatMessage, NameTaken
-from integrations.slack_rooms.blocks import card_fallback, clip, text_blocks, triage_blocks
+from bot.domain.text import Text
+from integrations.slack_rooms import mrkdwn
+from integrations.slack_rooms.blocks import card_fallback, text_blocks, triage_blocks
 from integrations.slack_rooms.pacing import Pacer
 
 log = logging.getLogger("warroom.slack")
@@ -31,6 +33,7 @@ REQUIRED_SCOPES: dict[str, str] = {
     "pins.add": "pins:write",
 }
 IGNORED_INVITE_ERRORS = {"already_in_channel", "cant_invite_self"}
+TOPIC_MAX = 250
 
 
 def to_chat_error(exc: Exception) -> ChatError:
@@ -122,13 +125,13 @@ class SlackChatRoom:
         self._channels_by_name[name] = info.id
         return info
 
-    async def set_topic(self, channel_id: str, topic: str) -> None:
-        """conversations.setTopic (250 chars max)."""
+    async def set_topic(self, channel_id: str, topic: Text | str) -> None:
+        """conversations.setTopic (250 chars max; the commander stays a mention, the title is escaped)."""
         await self._call(
             "conversations.setTopic",
             self.client.conversations_setTopic,
             channel=channel_id,
-            topic=clip(topic, 250),
+            topic=mrkdwn.clip(mrkdwn.render(topic), TOPIC_MAX),
         )
 
     async def invite(self, channel_id: str, user_ids: list[str]) -> None:
@@ -184,16 +187,17 @@ class SlackChatRoom:
         )
 
     async def post_text(
-        self, channel_id: str, text: str, *, marker: str | None = None, buttons: tuple[Button, ...] = ()
+        self, channel_id: str, text: Text | str, *, marker: str | None = None, buttons: tuple[Button, ...] = ()
     ) -> str:
-        """chat.postMessage of one mrkdwn section (and a row of buttons)."""
+        """chat.postMessage of one mrkdwn section (and a row of buttons); the same mrkdwn is the notification text."""
+        markup = mrkdwn.render(text)
         resp = await self._call(
             "chat.postMessage",
             self.client.chat_postMessage,
             channel_id,
             channel=channel_id,
-            text=clip(text, 3000),
-            blocks=text_blocks(text, marker, buttons),
+            text=mrkdwn.clip(markup, 3000),
+            blocks=text_blocks(markup, marker, buttons),
             unfurl_links=False,
         )
         return str(resp["ts"])
@@ -228,7 +232,16 @@ class SlackChatRoom:
         msgs = [m for m in messages if m.get("ts") == ts]
         return _message(msgs[0]) if msgs else None
 
+    def render(self, text: Text | str) -> str:
+        """mrkdwn of a text: data escaped once, only the bot's own mentions and links live."""
+        return mrkdwn.render(text)
+
+    def plain(self, markup: str) -> str:
+        """Plain text of Slack markup (what a user typed in a command, a message's text)."""
+        return mrkdwn.plain(markup)
+
 
 def _message(m: dict[str, Any]) -> ChatMessage:
     block_ids = tuple(str(b["block_id"]) for b in m.get("blocks") or [] if b.get("block_id"))
-    return ChatMessage(ts=str(m.get("ts")), user=m.get("user"), text=str(m.get("text") or ""), block_ids=block_ids)
+    text = mrkdwn.plain(str(m.get("text") or ""))
+    return ChatMessage(ts=str(m.get("ts")), user=m.get("user"), text=text, block_ids=block_ids)

@@ -7,8 +7,22 @@ from dataclasses import dataclass, field
 
 from bot.domain.cards import Button, TriageCard
 from bot.domain.ports import ChannelInfo, ChatError, ChatMessage, NameTaken
+from bot.domain.text import ChannelLink, Mention, Text, as_text
 
 BOT = "U0BOT"
+
+
+def readable(text: Text | str) -> str:
+    """A test's view of a Text: data as is, mentions as <@U...>, links as <#C...> (not escaped: never sent)."""
+    out = []
+    for p in as_text(text):
+        if isinstance(p, Mention):
+            out.append(f"<@{p.user_id}>")
+        elif isinstance(p, ChannelLink):
+            out.append(f"<#{p.channel_id}>")
+        else:
+            out.append(p)
+    return "".join(out)
 
 
 @dataclass
@@ -20,6 +34,7 @@ class FakeMessage:
     marker: str | None = None
     edits: int = 0
     buttons: tuple[Button, ...] = ()
+    parts: Text | None = None
 
 
 @dataclass
@@ -28,6 +43,7 @@ class FakeChannel:
     name: str
     creator: str
     topic: str = ""
+    topic_parts: Text | None = None
     members: set[str] = field(default_factory=set)
     messages: list[FakeMessage] = field(default_factory=list)
     pins: set[str] = field(default_factory=set)
@@ -83,9 +99,10 @@ class FakeChatRoom:
         ch.members.add(BOT)
         return ChannelInfo(ch.id, ch.name, ch.creator)
 
-    async def set_topic(self, channel_id: str, topic: str) -> None:
+    async def set_topic(self, channel_id: str, topic: Text | str) -> None:
         self._call("set_topic")
-        self.channels[channel_id].topic = topic
+        self.channels[channel_id].topic = readable(topic)
+        self.channels[channel_id].topic_parts = as_text(topic)
 
     async def invite(self, channel_id: str, user_ids: list[str]) -> None:
         self._call("invite")
@@ -110,11 +127,12 @@ class FakeChatRoom:
         raise ChatError("message_not_found", code="message_not_found")
 
     async def post_text(
-        self, channel_id: str, text: str, *, marker: str | None = None, buttons: tuple[Button, ...] = ()
+        self, channel_id: str, text: Text | str, *, marker: str | None = None, buttons: tuple[Button, ...] = ()
     ) -> str:
         self._call("post_text")
-        ts = self._post(channel_id, text, None, marker)
+        ts = self._post(channel_id, readable(text), None, marker)
         self.channels[channel_id].messages[-1].buttons = buttons
+        self.channels[channel_id].messages[-1].parts = as_text(text)
         return ts
 
     async def pin(self, channel_id: str, ts: str) -> None:
@@ -132,3 +150,9 @@ class FakeChatRoom:
             if m.ts == ts:
                 return ChatMessage(m.ts, m.user, m.text)
         return None
+
+    def render(self, text: Text | str) -> str:
+        return readable(text)
+
+    def plain(self, markup: str) -> str:
+        return markup

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from bot.clock import ManualClock
-from bot.domain.cards import triage_card
+from bot.domain.cards import topic_line, triage_card
 from bot.domain.incident import Incident, Role, Severity, Status
 from bot.domain.ports import ChatError, NameTaken
+from bot.domain.text import Mention, Text
+from bot.redact import Redactor
 from integrations.local_workspace import BOT_USER_ID
-from integrations.slack_rooms import SlackChatRoom, make_client
+from integrations.slack_rooms import SlackChatRoom, make_client, mrkdwn
 from integrations.slack_rooms.pacing import Pacer, TokenBucket
 
 
@@ -116,3 +118,87 @@ def test_pacer_tiers():
     assert p.bucket("chat.update").rate == pytest.approx(50 / 60)
     assert p.bucket("chat.postMessage", "C1") is not p.bucket("chat.postMessage", "C2")
     assert Pacer(scale=0).bucket("conversations.create") is None
+
+
+ATTACK = "<!channel> <!here> <https://evil.example|login> <@U0VICTIM> a&b"
+SECRET = "s3cr3t-config-value"
+
+
+def call_texts(ws):
+    """Every string argument of every Web API call the emulator received, by method."""
+    out: list[tuple[str, str]] = []
+
+    def walk(method, node):
+        if isinstance(node, str):
+            out.append((method, node))
+        elif isinstance(node, dict):
+            for v in node.values():
+                walk(method, v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(method, v)
+
+    for call in ws.calls:
+        walk(call.method, call.args)
+    return out
+
+
+async def test_user_text_is_escaped_in_every_field_slack_parses(room, slack_workspace):
+    info = await room.create_channel("inc-20261123-escape")
+    inc = incident(title=f"{ATTACK} \u202egnp.exe", roles={Role.COMMANDER: ["U0BOB"]}, summary=ATTACK)
+    await room.set_topic(info.id, topic_line(inc))
+    ts = await room.post_card(info.id, triage_card(inc))
+    await room.update_card(info.id, ts, triage_card(inc))
+    await room.post_text(info.id, Text.of("Note from ", Mention("U0ALICE"), ": ", ATTACK))
+    await room.post_text(info.id, ATTACK)
+    topic = slack_workspace.channel(info.id).topic["value"]
+    assert topic == "SEV2 · declared · IC <@U0BOB> · INC-20261123-001: " + mrkdwn.escape(f"{ATTACK} gnp.exe")
+    for method, text in call_texts(slack_workspace):
+        assert "\u202e" not in text, method
+        if "<!channel>" in text or "<!here>" in text or "<https://evil" in text:
+            # Only a Block Kit plain_text object (a header, never parsed for mentions) shows the title as written.
+            headers = [
+                b["text"]["text"]
+                for c in slack_workspace.calls
+                for b in c.args.get("blocks") or []
+                if b["type"] == "header"
+            ]
+            assert text in headers, (method, text)
+    texts = [m.text for m in slack_workspace.messages(info.id)]
+    assert (
+        texts[-2]
+        == "Note from <@U0ALICE>: &lt;!channel&gt; &lt;!here&gt; &lt;https://evil.example|login&gt; &lt;@U0VICTIM&gt; a&amp;b"
+    )
+    assert texts[-1] == mrkdwn.escape(ATTACK)
+
+
+async def test_every_string_argument_of_every_call_is_redacted(slack_emulator, slack_workspace):
+    slack_workspace.rate_limit_scale = None
+    redactor = Redactor([SECRET])
+    client = make_client("xoxb-test-token", base_url=slack_emulator.api_url, scrub=redactor)
+    room = SlackChatRoom(client, pacer=Pacer(scale=0))
+    info = await room.create_channel("inc-20261123-redact")
+    inc = incident(title=f"{SECRET} password=hunter2", services=[SECRET], summary="mail alice@example.com")
+    await room.set_topic(info.id, topic_line(inc))
+    await room.post_card(info.id, triage_card(inc, runbook=SECRET))
+    await room.post_text(info.id, f"token {SECRET} AKIAIOSFODNN7EXAMPLE")
+    # Calls made on the shared client directly (as Bolt's listeners do) are scrubbed the same way.
+    await client.conversations_setPurpose(channel=info.id, purpose=f"purpose {SECRET}")
+    await room.invite(info.id, ["U0ALICE"])
+    await client.chat_postEphemeral(channel=info.id, user="U0ALICE", text=f"only you: {SECRET}")
+    strings = call_texts(slack_workspace)
+    assert {m for m, _ in strings} >= {"conversations.setTopic", "chat.postMessage", "conversations.setPurpose"}
+    for method, text in strings:
+        for leak in (SECRET, "hunter2", "alice@example.com", "AKIAIOSFODNN7EXAMPLE"):
+            assert leak not in text, (method, text)
+    assert slack_workspace.channel(info.id).purpose["value"] == "purpose [redacted]"
+    # Identifiers pass untouched: the calls reached the right channel and user.
+    assert [e.text for e in slack_workspace.ephemeral] == ["only you: [redacted]"]
+
+
+async def test_messages_read_back_as_plain_text(room, slack_workspace):
+    info = await room.create_channel("inc-20261123-read")
+    channel = slack_workspace.channel(info.id)
+    slack_workspace.post(channel, "U0ALICE", "ask <@U0BOB|bob> &lt;now&gt; &amp; <!here>")
+    [msg] = await room.recent_messages(info.id, limit=1)
+    assert msg.text == "ask @bob <now> & @here"

@@ -6,7 +6,12 @@ import logging
 
 import pytest
 
-from bot.redact import RedactingFilter, Redactor
+from bot.clock import ManualClock
+from bot.domain.cards import triage_card
+from bot.domain.incident import Incident, Severity, Status
+from bot.domain.text import Mention, Text
+from bot.redact import RedactingChatRoom, RedactingFilter, Redactor
+from tests.fakes.chat import FakeChatRoom
 
 
 @pytest.mark.parametrize(
@@ -56,3 +61,53 @@ def test_log_filter_redacts_formatted_message_and_exceptions():
     assert RedactingFilter(r).filter(rec)
     assert "topsecretvalue" not in rec.getMessage()
     assert "topsecretvalue" not in (rec.exc_text or "")
+
+
+def test_a_secret_is_found_in_its_escaped_form_too():
+    r = Redactor(["p&ss<w>rd-value"])
+    assert r("raw p&ss<w>rd-value / escaped p&amp;ss&lt;w&gt;rd-value") == "raw [redacted] / escaped [redacted]"
+    r.add_secret("a&b-second-secret")
+    assert r("x a&amp;b-second-secret") == "x [redacted]"
+
+
+def test_redaction_is_idempotent_on_its_own_output():
+    r = Redactor(["s3cr3t-config-value"])
+    once = r("password=hunter2 AKIAIOSFODNN7EXAMPLE alice@example.com s3cr3t-config-value Bearer abcdefghijkl")
+    assert r(once) == once
+
+
+def test_text_redacts_data_and_keeps_mentions():
+    r = Redactor(["s3cr3t-config-value"])
+    t = r.text(Text.of("by ", Mention("U0ALICE"), ": s3cr3t-config-value password=hunter2"))
+    assert t.parts == ("by ", Mention("U0ALICE"), ": [redacted] password=[redacted]")
+
+
+async def test_the_chat_decorator_redacts_every_card_field_topic_and_text():
+    chat = FakeChatRoom()
+    room = RedactingChatRoom(chat, Redactor(["s3cr3t-config-value"]))
+    ch = await room.create_channel("inc-1")
+    card = triage_card(
+        Incident(
+            id=1,
+            ref="INC-20261123-001",
+            title="s3cr3t-config-value down",
+            severity=Severity.SEV2,
+            status=Status.DECLARED,
+            declared_at=ManualClock().now(),
+            declared_by="U0ALICE",
+            severity_reason="label password=hunter2",
+            summary="mail alice@example.com",
+            services=["s3cr3t-config-value"],
+            regions=["AKIAIOSFODNN7EXAMPLE"],
+        ),
+        runbook="runbook s3cr3t-config-value",
+    )
+    await room.post_card(ch.id, card)
+    await room.set_topic(ch.id, Text.of("IC ", Mention("U0ALICE"), " s3cr3t-config-value"))
+    await room.post_text(ch.id, "token s3cr3t-config-value")
+    reply = room.render(Text.of("done s3cr3t-config-value"))
+    posted = chat.channels[ch.id]
+    everything = repr(posted.messages[0].card) + posted.topic + posted.messages[1].text + reply
+    for leak in ("s3cr3t-config-value", "hunter2", "alice@example.com", "AKIAIOSFODNN7EXAMPLE"):
+        assert leak not in everything
+    assert posted.topic == "IC <@U0ALICE> [redacted]"

@@ -9,7 +9,9 @@ import pytest
 from bot.domain.cards import TriageCard
 from bot.domain.incident import Role, Severity, Status
 from bot.domain.ports import ChatError
+from bot.domain.text import ChannelLink, Mention
 from bot.outbox import OutboxWorker, RetryPolicy
+from bot.redact import Redactor
 from bot.services import alerts, incidents
 from bot.services.reactors import WarRoomReactor
 from tests.alert_builders import alert
@@ -209,5 +211,67 @@ async def test_a_card_posted_while_alerts_join_is_brought_up_to_date(tmp_path):
         card = room.messages[0]
         assert card.card is not None and card.card.alert_count == 3
         assert card.edits == 1
+    finally:
+        await store.dispose()
+
+
+ATTACK = "<!channel> <!here> <https://evil.example|login>"
+
+
+def mentions_in(parts):
+    return [p.user_id for p in parts or () if isinstance(p, Mention)]
+
+
+async def test_user_and_alert_text_reaches_chat_as_data_never_as_mentions(env):
+    deps, chat, worker = env
+    ref = (
+        await incidents.declare(deps, title=f"{ATTACK} payments down", severity=Severity.SEV3, actor="U1")
+    ).incident.ref
+    await incidents.add_note(deps, ref=ref, actor="U1", text=f"{ATTACK} note")
+    await incidents.change_severity(deps, ref=ref, severity=Severity.SEV2, actor="U1", reason=f"{ATTACK} reason")
+    await incidents.assign_role(deps, ref=ref, role=Role.SCRIBE, user_id="U0CAROL", actor="U1")
+    await incidents.resolve(deps, ref=ref, actor="U1", summary=f"{ATTACK} summary")
+    await worker.drain()
+    room = next(c for c in chat.channels.values() if c.name.startswith("inc-"))
+    ann = chat.by_name("incidents")
+    posted = [m for m in room.messages + ann.messages if m.parts is not None]
+    assert len(posted) >= 7
+    for m in posted:
+        assert set(mentions_in(m.parts)) <= {"U1", "U0CAROL"}, m.parts
+        assert all(ATTACK not in str(p) for p in m.parts if not isinstance(p, str))
+    data = [p for m in posted for p in m.parts if isinstance(p, str)]
+    for what in ("payments down", "note", "reason", "summary"):
+        assert any(f"{ATTACK} {what}" in d for d in data), what
+    assert any(isinstance(p, ChannelLink) and p.channel_id == room.id for p in ann.messages[0].parts)
+    assert f"{ATTACK} payments down" in room.topic_parts.parts
+
+
+async def test_the_room_name_is_made_from_the_redacted_title(env):
+    deps, chat, worker = env
+    title = "password=hunter2 AKIAIOSFODNN7EXAMPLE alice@example.com \u202egnp.exe"
+    await alerts.ingest(deps, [alert(summary=title)], source="alertmanager")
+    await worker.drain()
+    room = next(c for c in chat.channels.values() if c.name.startswith("inc-"))
+    for leak in ("hunter2", "akiaiosfodnn7example", "alice", "example-com"):
+        assert leak not in room.name
+    assert room.name == "inc-20261123-password-redacted-redacted-aws-key-redacted-email-gnp-exe"
+    inc = await incidents.get(deps, ref=(await incidents.list_incidents(deps))[0].ref)
+    assert inc.title.endswith("\u202egnp.exe"), "the database keeps the raw title"
+
+
+async def test_configured_secrets_never_name_a_room(tmp_path):
+    store = await sqlite_store(tmp_path)
+    deps = deps_for(store)
+    deps.redact = Redactor(["s3cr3t-config-value", "db-down-now"])
+    chat = FakeChatRoom()
+    reactor = WarRoomReactor(deps, chat)
+    store.subscribe(reactor.name, reactor.wants)
+    worker = OutboxWorker(store, [reactor], clock=deps.clock, policy=RetryPolicy(base_delay=1, jitter=0))
+    try:
+        await incidents.declare(deps, title="leaked s3cr3t-config-value", severity=Severity.SEV2, actor="U1")
+        await incidents.declare(deps, title="DB down now", severity=Severity.SEV2, actor="U1")  # its slug spells one
+        await worker.drain()
+        names = sorted(c.name for c in chat.channels.values() if c.name.startswith("inc-"))
+        assert names == ["inc-20261123-incident", "inc-20261123-leaked-redacted"]
     finally:
         await store.dispose()
