@@ -34,6 +34,7 @@ from bot.services.reactors import WarRoomReactor
 from bot.services.stats import Telemetry, database_ready
 from handlers import slack as slack_handlers
 from handlers.http import ApiAuth, HttpDeps, create_app
+from handlers.slack.signature import UnverifiedBodyFilter
 from handlers.slack.socket_mode import SocketModeLink
 from handlers.webhooks.common import WebhookAuth
 from handlers.webhooks.sns import CertFetcher, HttpCertFetcher, SnsVerifier
@@ -220,12 +221,15 @@ def build(
 
     scheduler.register(CARD_REFRESH, refresh_card)
 
+    bolt_logger = logging.getLogger("warroom.bolt")
+    if not any(isinstance(f, UnverifiedBodyFilter) for f in bolt_logger.filters):
+        bolt_logger.addFilter(UnverifiedBodyFilter())  # Bolt copies it to its own loggers
     bolt = AsyncApp(
         client=client,
         signing_secret=signing_secret,
         process_before_response=False,
         raise_error_for_unhandled_request=False,
-        logger=logging.getLogger("warroom.bolt"),
+        logger=bolt_logger,
     )
     slack_handlers.register(bolt, slack_handlers.SlackContext(deps=deps, chat=chat))
     bolt_handler = AsyncSlackRequestHandler(bolt)

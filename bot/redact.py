@@ -12,9 +12,12 @@ from bot.domain.cards import Button, TriageCard
 from bot.domain.ports import ChannelInfo, ChatMessage, ChatRoom
 from bot.domain.text import Text, as_text
 
+LOG_TEXT_MAX = 16 * 1024
+"""Log messages and tracebacks longer than this keep their head and tail only, cut before redaction."""
+
 PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (
-        re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
+    (  # a key without its END line (a cut text) is redacted to the end
+        re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|.*)", re.S),
         "[redacted-key]",
     ),
     (re.compile(r"\bxox[abposre]-[A-Za-z0-9-]{6,}"), "[redacted-slack-token]"),
@@ -34,6 +37,9 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"), "[redacted-email]"),
 ]
 _CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
+_KEY_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
+_LAST_WORD = re.compile(r"\S+\Z")
+_FIRST_WORD = re.compile(r"\A\S+")
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -83,6 +89,26 @@ class Redactor:
     def text(self, text: Text | str) -> Text:
         """The text with every data part redacted (mentions and links are the bot's own)."""
         return as_text(text).map_data(self)
+
+    def clip(self, text: str, limit: int = LOG_TEXT_MAX) -> str:
+        """Redacted `text`, cut to about `limit` characters first (head and tail kept) so that the work is bounded.
+
+        A cut never leaves part of a secret behind: the partial words at both cuts are dropped, and so are
+        a known secret's first or last characters and the inside of a private key cut off from its BEGIN line.
+        """
+        if len(text) <= limit:
+            return self(text)
+        keep = limit * 3 // 4
+        head = _LAST_WORD.sub("", text[:keep])
+        tail = _FIRST_WORD.sub("", text[len(text) - (limit - keep) :])
+        for s in self.secrets:
+            head = next((head[:-k] for k in range(len(s) - 1, 3, -1) if head.endswith(s[:k])), head)
+            tail = next((tail[k:] for k in range(len(s) - 1, 3, -1) if tail.startswith(s[-k:])), tail)
+        end = _KEY_END.search(tail)
+        if end is not None and "-----BEGIN" not in tail[: end.start()]:
+            tail = tail[end.end() :]
+        cut = len(text) - len(head) - len(tail)
+        return f"{self(head)} ...[{cut} characters not logged]... {self(tail)}"
 
     def card(self, card: TriageCard) -> TriageCard:
         """The card with every free-text field redacted."""
@@ -177,10 +203,10 @@ class RedactingFilter(logging.Filter):
             msg = record.getMessage()
         except Exception:
             msg = str(record.msg)
-        record.msg = self.redactor(msg)
+        record.msg = self.redactor.clip(msg)
         record.args = None
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = self.redactor(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = self.redactor.clip(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         return True
 
@@ -198,10 +224,10 @@ def install_log_redaction(redactor: Redactor) -> RedactingFilter:
             msg = record.getMessage()
         except Exception:
             msg = str(record.msg)
-        record.msg = redactor(msg)
+        record.msg = redactor.clip(msg)
         record.args = None
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = redactor(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = redactor.clip(logging.Formatter().formatException(record.exc_info))
         return record
 
     factory._warroom_redacting = True  # type: ignore[attr-defined]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -16,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -29,7 +29,10 @@ from bot.services import incidents, silences
 from bot.services.deps import Deps
 from bot.services.errors import BadRequest, IncidentNotFound
 from bot.services.stats import Snapshot, Telemetry, snapshot
+from handlers.limits import SLACK_MAX_BODY, BodyLimit
 from handlers.openapi import spec_json
+from handlers.peers import client_is_loopback
+from handlers.slack.signature import check_signature_headers, unauthorized
 from handlers.webhooks.alertmanager import parse_alertmanager_body
 from handlers.webhooks.common import DEFAULT_MAX_BODY, WebhookAuth, WebhookError, parse_json, read_body
 from handlers.webhooks.generic import parse_generic
@@ -158,16 +161,6 @@ def query_limit(request: Request, default: int) -> int:
     return int(raw)
 
 
-def is_loopback(host: str | None) -> bool:
-    """True for 127.0.0.0/8 and ::1."""
-    if not host:
-        return False
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
 @dataclass(slots=True)
 class ApiAuth:
     """Bearer token for /api/v1; without one, loopback clients only."""
@@ -184,7 +177,7 @@ class ApiAuth:
             if got.startswith("Bearer ") and hmac.compare_digest(got[7:].encode(), self.token.encode()):
                 return None
             return error(401, "unauthorized", "send Authorization: Bearer <WARROOM_API_TOKEN>")
-        if is_loopback(request.client.host if request.client else None):
+        if client_is_loopback(request):
             return None
         return error(401, "unauthorized", "the API serves loopback clients only until WARROOM_API_TOKEN is set")
 
@@ -263,7 +256,11 @@ def create_app(
     async def slack_events(request: Request) -> Response:
         if h.slack is None:
             return error(404, "slack_disabled", "Slack is not configured on this instance")
-        return await h.slack(request)
+        if (refused := check_signature_headers(request.headers)) is not None:
+            return refused
+        response = await h.slack(request)
+        # Bolt answers a bad or stale signature with {"error": "invalid request"}: give the contract's body.
+        return unauthorized() if response.status_code == 401 else response
 
     async def list_incidents(request: Request) -> Response:
         if (denied := h.auth.check(request)) is not None:
@@ -426,4 +423,9 @@ def create_app(
         refused.headers.update(getattr(exc, "headers", None) or {})  # Allow: the methods that are
         return refused
 
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: not_allowed})
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={404: not_found, 405: not_allowed},
+        middleware=[Middleware(BodyLimit, default=h.max_body, limits={"/slack/events": SLACK_MAX_BODY})],
+    )

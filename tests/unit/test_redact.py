@@ -10,7 +10,7 @@ from bot.clock import ManualClock
 from bot.domain.cards import triage_card
 from bot.domain.incident import Incident, Severity, Status
 from bot.domain.text import Mention, Text
-from bot.redact import RedactingChatRoom, RedactingFilter, Redactor
+from bot.redact import LOG_TEXT_MAX, RedactingChatRoom, RedactingFilter, Redactor, install_log_redaction
 from tests.fakes.chat import FakeChatRoom
 
 
@@ -111,3 +111,85 @@ async def test_the_chat_decorator_redacts_every_card_field_topic_and_text():
     for leak in ("s3cr3t-config-value", "hunter2", "alice@example.com", "AKIAIOSFODNN7EXAMPLE"):
         assert leak not in everything
     assert posted.topic == "IC <@U0ALICE> [redacted]"
+
+
+# --- bounded work on huge texts -----------------------------------------------------------------
+
+SECRET = "s3cret-signing-value-0123456789"
+
+
+def test_short_texts_are_only_redacted():
+    r = Redactor([SECRET])
+    assert r.clip(f"sig {SECRET} ok") == "sig [redacted] ok"
+
+
+def test_huge_text_keeps_a_bounded_head_and_tail():
+    out = Redactor().clip("head " + "word " * 2_000_000 + "tail", limit=LOG_TEXT_MAX)
+    assert len(out) < LOG_TEXT_MAX + 100
+    assert out.startswith("head word") and out.endswith("word tail")
+    assert "characters not logged" in out
+
+
+PASSPHRASE = "correct horse battery staple"
+
+
+def filler(n: int, word: str = "a") -> str:
+    return (f"{word} " * n)[:n]
+
+
+@pytest.mark.parametrize("secret", [SECRET, PASSPHRASE])
+@pytest.mark.parametrize("shift", range(1, len(PASSPHRASE)))
+def test_a_cut_through_a_known_secret_leaves_no_piece_of_it(secret, shift):
+    r = Redactor([SECRET, PASSPHRASE])
+    limit = 1000
+    keep = limit * 3 // 4
+    shift = min(shift, len(secret) - 1)
+    # The secret straddles the head's cut (its first `shift` characters kept), or the tail's (its last ones).
+    head_cut = filler(keep - shift) + secret + filler(5000, "b")
+    tail_cut = filler(5000) + secret + filler(limit - keep - shift, "b")
+    for text in (head_cut, tail_cut):
+        out = r.clip(text, limit=limit)
+        assert "characters not logged" in out
+        for k in range(4, len(secret) + 1):
+            assert secret[:k] not in out and secret[-k:] not in out, (shift, out)
+
+
+def test_a_cut_through_a_private_key_leaves_none_of_it():
+    key = (
+        "-----BEGIN RSA PRIVATE KEY-----\n"
+        + "\n".join(["QUJDREVGR0hJSktMTU5PUA=="] * 2000)
+        + "\n-----END RSA PRIVATE KEY-----"
+    )
+    out = Redactor().clip(f"dump {key} done", limit=4000)
+    assert "QUJDREVG" not in out and "[redacted-key]" in out and out.endswith("done")
+
+
+def test_log_records_are_cut_before_they_are_redacted():
+    root = logging.getLogger()
+    factory = logging.getLogRecordFactory()
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    handler = Keep()
+    logger = logging.getLogger("warroom.test.clip")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        installed = install_log_redaction(Redactor([SECRET]))
+        logger.info("body: %s", f"{SECRET} " + "x " * 5_000_000)
+        try:
+            raise ValueError("y " * 5_000_000)
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        logging.setLogRecordFactory(factory)
+        logger.removeHandler(handler)
+        for h in root.handlers:
+            h.removeFilter(installed)
+    message, failure = seen
+    assert len(message.getMessage()) < LOG_TEXT_MAX + 100
+    assert message.getMessage().startswith("body: [redacted] x x")
+    assert len(failure.exc_text or "") < LOG_TEXT_MAX + 100 and "ValueError" in (failure.exc_text or "")
