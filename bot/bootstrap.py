@@ -251,7 +251,11 @@ def build(
         log.info("confirmed the SNS subscription (%s)", url.split("?")[0])
 
     cloudwatch = cloudwatch_receiver(
-        verifier=SnsVerifier(cert_fetcher or HttpCertFetcher()),
+        verifier=SnsVerifier(
+            cert_fetcher or HttpCertFetcher(),
+            clock=clock.now,
+            max_age=timedelta(seconds=settings.sns_max_age_seconds),
+        ),
         topics=list(config.cloudwatch.topics),
         confirm=sns_confirm or confirm_subscription,
     )

@@ -110,6 +110,8 @@ class Settings(BaseSettings):
       before another replica may take it over (60).
     - `WARROOM_LOCAL_MODE`: true/false forces local mode on or off; unset = local mode when
       `SLACK_BOT_TOKEN` is not set.
+    - `WARROOM_SNS_MAX_AGE_SECONDS`: SNS messages whose signed `Timestamp` is older are refused as
+      replays (3600, SNS's longest retry policy); more than 5 minutes in the future is refused too.
     - `WARROOM_SLACK_RATE_SCALE`: multiplies the Slack client's proactive per-tier pacing
       (1.0 = Slack's published tiers, 0 = no pacing; 429 Retry-After is always honoured).
     """
@@ -190,6 +192,7 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=60.0, gt=0, validation_alias="WARROOM_OUTBOX_LEASE_SECONDS")
     local_mode_setting: bool | None = Field(default=None, validation_alias="WARROOM_LOCAL_MODE")
     slack_rate_scale: float = Field(default=1.0, ge=0, validation_alias="WARROOM_SLACK_RATE_SCALE")
+    sns_max_age_seconds: int = Field(default=3600, gt=0, validation_alias="WARROOM_SNS_MAX_AGE_SECONDS")
 
     @field_validator("database_url")
     @classmethod

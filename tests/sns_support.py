@@ -208,7 +208,7 @@ def confirmation(kind: str = "SubscriptionConfirmation", **overrides: Any) -> di
         "TopicArn": TOPIC,
         "Message": f"You have chosen to subscribe to the topic {TOPIC}.\nTo confirm the subscription, visit the SubscribeURL.",
         "SubscribeURL": SUBSCRIBE_URL,
-        "Timestamp": "2026-11-20T16:02:41.318Z",
+        "Timestamp": "2026-11-22T09:02:41.318Z",
     }
     body.update(overrides)
     return body

@@ -4,7 +4,8 @@ Everything here is pure except the certificate fetch, which goes through an inje
 `CertFetcher` (production: `HttpCertFetcher`). Verification order, all before any side effect:
 signature version -> certificate URL shape (no fetch for a bad URL) -> fetch + parse the
 certificate -> certificate validity window -> RSA PKCS#1 v1.5 signature over SNS's canonical
-string. The topic allow-list is checked by `check_topic` after the signature verifies.
+string -> freshness of the signed `Timestamp` (a captured message replayed later is refused). The
+topic allow-list is checked by `check_topic` after the signature verifies.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Final, Literal, Protocol
 from urllib.parse import SplitResult, urlsplit
 
@@ -36,6 +37,10 @@ CERT_PATH: Final = re.compile(r"/[A-Za-z0-9][A-Za-z0-9_.-]{0,200}\.pem")
 URL_CHARS: Final = re.compile(r"[!-~]{1,2048}")  # printable ASCII, no spaces, no control bytes
 TOPIC_ARN: Final = re.compile(r"arn:[a-z-]+:sns:[a-z0-9-]+:\d{12}:")
 QUOTE_MAX: Final = 80
+MAX_AGE: Final = timedelta(hours=1)
+"""Default oldest accepted `Timestamp`: SNS's longest HTTP retry policy gives up after an hour."""
+MAX_SKEW: Final = timedelta(minutes=5)
+"""How far in the future a `Timestamp` may be (clock skew between AWS and us)."""
 
 NOTIFICATION_KEYS: Final = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
 CONFIRMATION_KEYS: Final = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
@@ -330,17 +335,59 @@ def _decode_signature(signature: str) -> bytes:
         raise SnsError("bad_signature", "Signature is not valid base64", 403) from None
 
 
-class SnsVerifier:
-    """Verifies SNS signatures; certificates come from `fetcher`, parsed keys are cached by URL."""
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
-    def __init__(self, fetcher: CertFetcher, *, clock: Callable[[], datetime] = _utcnow, max_keys: int = 64) -> None:
+
+def check_fresh(timestamp: str, now: datetime, *, max_age: timedelta = MAX_AGE, max_skew: timedelta = MAX_SKEW) -> None:
+    """Raise (400) unless the signed `Timestamp` lies within [now - max_age, now + max_skew]."""
+    try:
+        published = _aware(datetime.fromisoformat(timestamp))
+    except ValueError:
+        raise SnsError("bad_timestamp", f"Timestamp {quote(timestamp)} is not an ISO 8601 time") from None
+    now = _aware(now)
+    if published < now - max_age:
+        raise SnsError(
+            "stale_message",
+            f"the message was published at {published:%Y-%m-%dT%H:%M:%SZ}, more than {_span(max_age)} ago"
+            " (WARROOM_SNS_MAX_AGE_SECONDS); a replayed message is refused",
+        )
+    if published > now + max_skew:
+        raise SnsError(
+            "future_timestamp",
+            f"the message says it was published at {published:%Y-%m-%dT%H:%M:%SZ},"
+            f" more than {_span(max_skew)} in the future",
+        )
+
+
+def _span(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
+
+
+class SnsVerifier:
+    """Verifies SNS signatures and freshness; certificates come from `fetcher`, parsed keys are cached by URL."""
+
+    def __init__(
+        self,
+        fetcher: CertFetcher,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        max_keys: int = 64,
+        max_age: timedelta = MAX_AGE,
+        max_skew: timedelta = MAX_SKEW,
+    ) -> None:
         self._fetcher = fetcher
         self._clock = clock
         self._max_keys = max_keys
+        self._max_age = max_age
+        self._max_skew = max_skew
         self._keys: OrderedDict[str, _SigningKey] = OrderedDict()
 
     async def verify(self, message: SnsMessage, *, now: datetime | None = None) -> None:
-        """Raise `SnsError` unless `message` is signed by a currently valid cert at an SNS URL."""
+        """Raise `SnsError` unless `message` is signed by a currently valid cert at an SNS URL, and fresh."""
         algorithm = HASHES.get(message.SignatureVersion)
         if algorithm is None:
             raise SnsError(
@@ -349,11 +396,13 @@ class SnsVerifier:
         url = check_cert_url(message.SigningCertURL)
         signature = _decode_signature(message.Signature)
         signing = await self._signing_key(url)
-        self._check_validity(signing, now or self._clock())
+        now = now or self._clock()
+        self._check_validity(signing, now)
         try:
             signing.key.verify(signature, string_to_sign(message), padding.PKCS1v15(), algorithm())
         except (InvalidSignature, ValueError):
             raise SnsError("bad_signature", "the SNS signature does not verify", 403) from None
+        check_fresh(message.Timestamp, now, max_age=self._max_age, max_skew=self._max_skew)
 
     async def _signing_key(self, url: str) -> _SigningKey:
         """The cached key for `url`, else fetch, parse and cache it."""
@@ -380,8 +429,7 @@ class SnsVerifier:
     @staticmethod
     def _check_validity(signing: _SigningKey, now: datetime) -> None:
         """Reject certificates outside their not_before/not_after window."""
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=UTC)
+        now = _aware(now)
         if now < signing.not_before:
             raise SnsError("cert_not_yet_valid", "the signing certificate is not valid yet", 403)
         if now > signing.not_after:

@@ -395,6 +395,60 @@ async def test_now_argument_overrides_the_clock() -> None:
     assert info.value.code == "cert_expired"
 
 
+def at(moment) -> str:
+    """An SNS Timestamp (millisecond precision, Z)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+async def test_a_signed_message_from_2020_is_refused_as_a_replay() -> None:
+    old = identity().sign(notification(alarm(), Timestamp="2020-03-02T10:00:00.000Z"))
+    error = await rejected(old, "stale_message", 400)
+    assert "2020-03-02T10:00:00Z" in error.detail and "more than 1 h ago" in error.detail
+
+
+@pytest.mark.parametrize(
+    ("offset", "code"),
+    [
+        (-timedelta(hours=1), None),
+        (-timedelta(hours=1, seconds=1), "stale_message"),
+        (timedelta(minutes=5), None),
+        (timedelta(minutes=5, seconds=1), "future_timestamp"),
+        (timedelta(days=3650), "future_timestamp"),
+    ],
+)
+async def test_freshness_window_is_one_hour_back_and_five_minutes_ahead(offset: timedelta, code: str | None) -> None:
+    msg = identity().sign(notification(alarm(), Timestamp=at(NOW + offset)))
+    if code is None:
+        assert (await run(msg)).kind == "notification"
+    else:
+        await rejected(msg, code, 400)
+
+
+async def test_stale_confirmation_is_not_confirmed() -> None:
+    confirm = Confirmer()
+    stale = identity().sign(confirmation(Timestamp=at(NOW - timedelta(days=2))))
+    await rejected(stale, "stale_message", 400, confirm=confirm)
+    assert confirm.urls == []
+
+
+async def test_unreadable_timestamp_is_refused() -> None:
+    error = await rejected(identity().sign(notification(alarm(), Timestamp="yesterday")), "bad_timestamp", 400)
+    assert "'yesterday'" in error.detail
+
+
+async def test_an_old_message_with_a_bad_signature_is_a_signature_failure() -> None:
+    await rejected(impostor().sign(notification(alarm(), Timestamp="2020-03-02T10:00:00.000Z")), "bad_signature", 403)
+
+
+async def test_max_age_is_configurable() -> None:
+    message = parse_envelope(encode(identity().sign(notification(alarm(), Timestamp=at(NOW - timedelta(days=2))))), {})
+    relaxed = SnsVerifier(fetcher(), clock=lambda: NOW, max_age=timedelta(days=3))
+    await relaxed.verify(message)
+    with pytest.raises(SnsError) as info:
+        await SnsVerifier(fetcher(), clock=lambda: NOW, max_age=timedelta(days=1)).verify(message)
+    assert info.value.code == "stale_message" and "more than 24 h ago" in info.value.detail
+
+
 async def test_parsed_keys_are_cached_by_url() -> None:
     fake = fetcher()
     sns_verifier = verifier(fake)
