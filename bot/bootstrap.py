@@ -25,6 +25,7 @@ from bot.db.store import ClaimedTimer, Store
 from bot.domain.cards import SlaTargets
 from bot.domain.ports import ChatRoom, Clock
 from bot.domain.text import visible
+from bot.exposure import exposure_problems
 from bot.outbox import OutboxWorker, RetryPolicy
 from bot.redact import RedactingChatRoom, Redactor, install_log_redaction
 from bot.scheduler import Scheduler
@@ -112,6 +113,7 @@ class Container:
             return
         base_url = base_url.rstrip("/")
         self.local.workspace.events_url = f"{base_url}/slack/events"
+        self.local.workspace.bot_events_urls = {self.local.workspace.events_url}
         self.local.workspace.base_url = f"{base_url}{LOCAL_SLACK_PATH}"
         self.slack_client.base_url = f"{base_url}{LOCAL_SLACK_PATH}/api/"
 
@@ -142,6 +144,8 @@ def build(
     sns_confirm: Callable[[str], Awaitable[None]] | None = None,
 ) -> Container:
     """Wire the bot. Nothing is started or connected until `Container.start()`."""
+    if problems := exposure_problems(settings):
+        raise ValueError("; ".join(problems))
     clock = clock or SystemClock()
     config = config or load_config(settings.config_path)
     redactor = Redactor(settings.secret_values())

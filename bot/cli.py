@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.config import ConfigError, Settings, check_config, load_settings
+from bot.exposure import exposure_problems, http_url, loopback_url
 from bot.redact import Redactor, install_log_redaction
 
 log = logging.getLogger("warroom")
@@ -73,6 +74,10 @@ async def _serve(settings: Settings, *, migrate: bool) -> int:
 
     from bot.bootstrap import build
 
+    if problems := exposure_problems(settings):
+        for problem in problems:
+            log.error("refusing to start: %s", problem)
+        return 2
     if migrate:
         from bot.db.migrate import upgrade
 
@@ -85,8 +90,8 @@ async def _serve(settings: Settings, *, migrate: bool) -> int:
     sock.bind((settings.host, settings.port))
     host, port = sock.getsockname()[:2]
     container = build(settings)
-    base = f"http://{host}:{port}"
-    container.set_public_url(base)
+    base = http_url(host, port)
+    container.set_public_url(loopback_url(host, port))  # the emulator answers loopback clients only
     server = uvicorn.Server(
         uvicorn.Config(
             container.app,
@@ -96,6 +101,8 @@ async def _serve(settings: Settings, *, migrate: bool) -> int:
             timeout_graceful_shutdown=5,
             http="httptools",  # C parser (uvicorn[standard]); h11 is pure Python
             ws="none",  # the bot serves no WebSocket (Socket Mode is a client connection out to Slack)
+            proxy_headers=True,  # X-Forwarded-For names the client only when a trusted proxy sends it
+            forwarded_allow_ips=settings.trusted_proxies,
         )
     )
     if container.local:
@@ -104,7 +111,7 @@ async def _serve(settings: Settings, *, migrate: bool) -> int:
         mode = "Slack Socket Mode" if container.socket else "Slack HTTP mode"
     log.info("warroom listening on %s — %s; database %s", base, mode, settings.database_url_display)
     if container.local:
-        log.info("local Slack API at %s/local-slack/api/ ; try: warroom demo", base)
+        log.info("local Slack API at %s/local-slack/api/ ; try: warroom demo", loopback_url(host, port))
     print(f"warroom ready on {base} ({mode})", flush=True)
     # Start-up objects live as long as the process: keep them out of every GC pass, and collect the young
     # generation less often (alert storms allocate many short-lived dicts).

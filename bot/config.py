@@ -36,6 +36,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.domain.incident import Severity
+from bot.exposure import exposure_lines, exposure_problems, is_loopback_host
 
 __all__ = [
     "DEFAULT_CONFIG_FILE",
@@ -110,8 +111,13 @@ class Settings(BaseSettings):
       before another replica may take it over (60).
     - `WARROOM_LOCAL_MODE`: true/false forces local mode on or off; unset = local mode when
       `SLACK_BOT_TOKEN` is not set.
+    - `WARROOM_LOCAL_MODE_PUBLIC`: local mode refuses to listen on a non-loopback `WARROOM_HOST` unless
+      this is true (false); even then the webhooks need `WARROOM_ALERT_TOKEN` and the built-in Slack
+      emulator answers loopback clients only.
     - `WARROOM_SNS_MAX_AGE_SECONDS`: SNS messages whose signed `Timestamp` is older are refused as
       replays (3600, SNS's longest retry policy); more than 5 minutes in the future is refused too.
+    - `FORWARDED_ALLOW_IPS`: the proxies whose `X-Forwarded-For` names the client (uvicorn's variable,
+      `127.0.0.1,::1`); who counts as a loopback client is judged from that client address.
     - `WARROOM_SLACK_RATE_SCALE`: multiplies the Slack client's proactive per-tier pacing
       (1.0 = Slack's published tiers, 0 = no pacing; 429 Retry-After is always honoured).
     """
@@ -192,7 +198,9 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=60.0, gt=0, validation_alias="WARROOM_OUTBOX_LEASE_SECONDS")
     local_mode_setting: bool | None = Field(default=None, validation_alias="WARROOM_LOCAL_MODE")
     slack_rate_scale: float = Field(default=1.0, ge=0, validation_alias="WARROOM_SLACK_RATE_SCALE")
+    local_mode_public: bool = Field(default=False, validation_alias="WARROOM_LOCAL_MODE_PUBLIC")
     sns_max_age_seconds: int = Field(default=3600, gt=0, validation_alias="WARROOM_SNS_MAX_AGE_SECONDS")
+    forwarded_allow_ips: str = Field(default="127.0.0.1,::1", validation_alias="FORWARDED_ALLOW_IPS")
 
     @field_validator("database_url")
     @classmethod
@@ -273,6 +281,16 @@ class Settings(BaseSettings):
         return self.slack_bot_token is None
 
     @property
+    def listens_on_loopback(self) -> bool:
+        """True when WARROOM_HOST is a loopback address (or `localhost`): nothing else can connect."""
+        return is_loopback_host(self.host)
+
+    @property
+    def trusted_proxies(self) -> list[str]:
+        """FORWARDED_ALLOW_IPS as a list."""
+        return [p.strip() for p in self.forwarded_allow_ips.split(",") if p.strip()]
+
+    @property
     def is_sqlite(self) -> bool:
         """True when the database URL is SQLite (any driver)."""
         return self.database_url.split(":", 1)[0].split("+", 1)[0].lower() == "sqlite"
@@ -332,6 +350,7 @@ class Settings(BaseSettings):
             found.append("SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not")
         if self.local_mode_setting is False and self.slack_bot_token is None:
             found.append("WARROOM_LOCAL_MODE=false needs SLACK_BOT_TOKEN")
+        found.extend(exposure_problems(self))
         jira = {
             "JIRA_URL": self.jira_url,
             "JIRA_USER": self.jira_user,
@@ -900,15 +919,11 @@ def check_config(settings: Settings) -> tuple[bool, str]:
     if settings.local_mode:
         why = "forced by WARROOM_LOCAL_MODE" if settings.local_mode_setting else "no SLACK_BOT_TOKEN"
         mode = f"local ({why})"
+        if settings.local_mode_public and not settings.listens_on_loopback:
+            mode += ", listening beyond loopback (WARROOM_LOCAL_MODE_PUBLIC=true)"
     else:
         mode = "Slack"
     teams = ", ".join(sorted(config.teams)) or "none"
-    api_open = "no WARROOM_API_TOKEN: loopback clients only"
-    webhooks_open = (
-        "no WARROOM_ALERT_TOKEN: open on loopback (local mode)"
-        if settings.local_mode
-        else "no WARROOM_ALERT_TOKEN: webhooks refuse every request"
-    )
     integrations = {
         "jira": settings.jira_enabled,
         "pagerduty": settings.pagerduty_enabled,
@@ -932,8 +947,7 @@ def check_config(settings: Settings) -> tuple[bool, str]:
         f"  listen:           {settings.host}:{settings.port}",
         f"  slack:            {slack}",
         f"  mode:             {mode}",
-        f"  webhook auth:     {'token set' if settings.alert_token else webhooks_open}",
-        f"  api auth:         {'token set' if settings.api_token else api_open}",
         "  integrations:     " + ", ".join(f"{k} {'on' if v else 'off'}" for k, v in integrations.items()),
+        *exposure_lines(settings),
     ]
     return True, "\n".join(lines)

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from bot.config import Settings
+from bot.exposure import loopback_url
 
 REF = re.compile(r"INC-\d{8}-\d{3,}")
 USER, CHANNEL, RESPONDER = "U0ALICE", "C0GENERAL", "U0BOB"
@@ -41,7 +42,11 @@ async def _own_bot(settings: Settings) -> AsyncIterator[str]:
 
     tmp = Path(tempfile.mkdtemp(prefix="warroom-demo-"))
     local = settings.model_copy(
-        update={"database_url": f"sqlite+aiosqlite:///{tmp / 'demo.db'}", "local_mode_setting": True}
+        update={
+            "database_url": f"sqlite+aiosqlite:///{tmp / 'demo.db'}",
+            "local_mode_setting": True,
+            "host": "127.0.0.1",  # where this private bot listens (below)
+        }
     )
     await asyncio.to_thread(upgrade, local.database_url)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # proto set: TCP_NODELAY
@@ -162,7 +167,7 @@ async def drive(base: str, *, title: str, severity: str) -> int:
 
 async def run_demo(settings: Settings, *, title: str, severity: str) -> int:
     """Run the demo against a running local bot, or a private one."""
-    base = f"http://{settings.host}:{settings.port}"
+    base = loopback_url(settings.host, settings.port)
     if await _local_api(base):
         print(f"(using the local-mode bot at {base})\n")
         return await drive(base, title=title, severity=severity)

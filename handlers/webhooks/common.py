@@ -12,6 +12,8 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
+from handlers.peers import client_is_loopback
+
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
 
 
@@ -31,16 +33,19 @@ class WebhookError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class WebhookAuth:
-    """`WARROOM_ALERT_TOKEN` as bearer or basic-auth password; without a token only local mode is open."""
+    """`WARROOM_ALERT_TOKEN` as bearer or basic-auth password; without a token, local mode's loopback clients only."""
 
     token: str | None = None
     local_mode: bool = False
 
     def check(self, request: Request) -> None:
-        """Raise WebhookError(401) unless the request carries the token."""
+        """Raise WebhookError(401) unless the request carries the token (or comes from loopback in local mode)."""
         if self.token is None:
-            if self.local_mode:
+            if self.local_mode and client_is_loopback(request):
                 return
+            if self.local_mode:
+                detail = "without WARROOM_ALERT_TOKEN, local mode takes alerts from loopback clients only"
+                raise WebhookError(401, "unauthorized", detail)
             raise WebhookError(401, "unauthorized", "webhooks are closed until WARROOM_ALERT_TOKEN is set")
         header = request.headers.get("authorization", "")
         scheme, _, value = header.partition(" ")

@@ -13,7 +13,7 @@ from .workspace import DEFAULT_SIGNING_SECRET, DEFAULT_TOKEN, Workspace
 def main(argv: list[str] | None = None) -> int:
     """Serve a fresh workspace until interrupted; prints the base URL on the first line of stdout."""
     parser = argparse.ArgumentParser(description="Loopback Slack-compatible workspace emulator.")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default="127.0.0.1", help="listen address (only loopback clients are served)")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--token", default=DEFAULT_TOKEN)
     parser.add_argument("--signing-secret", default=DEFAULT_SIGNING_SECRET)

@@ -1,10 +1,15 @@
-"""The Starlette app: Slack's Web API under /api/, the Socket Mode WebSocket, the /_emulator control API."""
+"""The Starlette app: Slack's Web API under /api/, the Socket Mode WebSocket, the /_emulator control API.
+
+Loopback clients only: the emulator holds every channel and acts as any user.
+"""
 
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
+from .access import LoopbackOnly
 from .api import web_api
 from .control import ROUTES
 from .link import LINK_PATH, link
@@ -14,6 +19,6 @@ from .workspace import Workspace
 def create_app(workspace: Workspace) -> Starlette:
     """Return an ASGI app serving `workspace` at `/api/<method>`, `/link/` (Socket Mode) and `/_emulator/...`."""
     routes = [Route("/api/{method}", web_api, methods=["GET", "POST"]), WebSocketRoute(LINK_PATH, link), *ROUTES]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, middleware=[Middleware(LoopbackOnly)])
     app.state.workspace = workspace
     return app

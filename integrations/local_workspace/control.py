@@ -131,10 +131,14 @@ async def config(request: Request) -> JSONResponse:
         scale = data.get("rate_limit_scale")
         if scale is not None and (isinstance(scale, bool) or not isinstance(scale, int | float)):
             return _bad("rate_limit_scale must be a number or null")
+        url = data.get("events_url")
+        if url is not None and (not isinstance(url, str) or url not in ws.bot_events_urls):
+            allowed = ", ".join(sorted(ws.bot_events_urls)) or "none set"
+            return _bad(f"events_url may point at the bot only ({allowed}), or be null")
         if "rate_limit_scale" in data:
             ws.rate_limit_scale = scale
         if "events_url" in data:
-            ws.events_url = data["events_url"]
+            ws.events_url = url
     return JSONResponse({"rate_limit_scale": ws.rate_limit_scale, "events_url": ws.events_url})
 
 

@@ -53,6 +53,9 @@ class Outbound(InteractionState):
     ) -> None:
         self.signing_secret = signing_secret
         self.events_url = events_url
+        # Where the control API may point events_url: the bot alone (the emulator POSTs there and shows the
+        # answer, so any other URL would make it a proxy into the network).
+        self.bot_events_urls: set[str] = {events_url} if events_url else set()
         self.delivery_timeout = delivery_timeout
         self.sockets = SocketHub(app_token, clock=clock, ack_timeout=ack_timeout)
         super().__init__(clock, base_url, trigger_ttl)

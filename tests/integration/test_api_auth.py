@@ -1,13 +1,18 @@
-"""/api/v1 access: bearer token when configured, public reads when allowed, loopback only otherwise."""
+"""/api/v1 and webhook access (token, public reads, loopback clients) and the body cap of every route."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
+from starlette.responses import JSONResponse
+from starlette.routing import Mount
 
 from bot.clock import ManualClock
 from bot.services.deps import Deps
 from handlers.http import ApiAuth, HttpDeps, create_app
+from handlers.webhooks.common import WebhookAuth
+from integrations.local_workspace import Workspace
+from integrations.local_workspace import create_app as create_emulator
 from tests.builders import sqlite_store
 
 
@@ -65,3 +70,52 @@ async def test_unknown_routes_and_methods_are_json(deps):
         assert r.status_code == 405 and r.json()["error"] == "method_not_allowed"
         r = await c.post("/slack/events", content=b"x")
         assert r.status_code == 404 and r.json()["error"] == "slack_disabled"
+
+
+async def test_ipv4_mapped_loopback_is_loopback(deps):
+    app = create_app(HttpDeps(deps=deps, slack=None, ready=ready))
+    async with client(app, "::ffff:127.0.0.1") as c:
+        assert (await c.get("/api/v1/incidents")).status_code == 200
+    async with client(app, "::ffff:10.1.2.3") as c:
+        assert (await c.get("/api/v1/incidents")).status_code == 401
+
+
+ALERT = {"alerts": [{"labels": {"alertname": "Disk", "service": "db", "severity": "warning"}}]}
+
+
+async def test_local_mode_takes_alerts_without_a_token_from_loopback_only(deps):
+    app = create_app(HttpDeps(deps=deps, slack=None, ready=ready, webhook_auth=WebhookAuth(local_mode=True)))
+    async with client(app, "10.1.2.3") as c:
+        r = await c.post("/webhooks/generic", json=ALERT)
+        assert r.status_code == 401 and "loopback" in r.json()["detail"]
+    async with client(app, "127.0.0.1") as c:
+        assert (await c.post("/webhooks/generic", json=ALERT)).status_code == 202
+        assert len((await c.get("/api/v1/incidents")).json()["incidents"]) == 1, "only the loopback alert got in"
+
+
+async def test_every_route_caps_the_body(deps):
+    emulator = create_emulator(Workspace())
+    seen: list[int] = []
+
+    async def slack(request):
+        seen.append(len(await request.body()))
+        return JSONResponse({"error": "invalid request"}, status_code=401)
+
+    app = create_app(HttpDeps(deps=deps, slack=slack, ready=ready, extra_routes=[Mount("/local-slack", app=emulator)]))
+    async with client(app, "127.0.0.1") as c:
+        for path, size in [
+            ("/slack/events", 1024 * 1024 + 1),
+            ("/webhooks/generic", 2 * 1024 * 1024 + 1),
+            ("/local-slack/_emulator/faults", 2 * 1024 * 1024 + 1),
+            ("/api/v1/silences", 64 * 1024 + 1),
+        ]:
+            r = await c.post(path, content=b"{" + b" " * (size - 1))
+            assert r.status_code == 413 and r.json()["error"] == "payload_too_large", (path, r.text)
+        headers = {"X-Slack-Request-Timestamp": "1700000000", "X-Slack-Signature": "v0=00"}
+        r = await c.post("/slack/events", content=b"x" * 1024 * 1024, headers=headers)
+        assert r.status_code == 401 and r.json() == {
+            "error": "invalid_signature",
+            "detail": "the request is not signed with this app's signing secret, or its X-Slack-Request-Timestamp"
+            " is more than 5 minutes away",
+        }
+    assert seen == [1024 * 1024], "Slack saw the body within the cap only"

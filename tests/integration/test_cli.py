@@ -48,6 +48,21 @@ def test_check_config_ok_and_errors(tmp_path, env):
     assert "warroom.yml" in text and "SEV9" in text
 
 
+def test_check_config_refuses_local_mode_open_to_the_network(env):
+    out = run("check-config", env={**env, "WARROOM_HOST": "0.0.0.0"})
+    assert out.returncode == 1, out.stdout
+    assert "not a loopback address" in out.stdout and "WARROOM_LOCAL_MODE_PUBLIC=true" in out.stdout
+    public = {
+        **env,
+        "WARROOM_HOST": "0.0.0.0",
+        "WARROOM_LOCAL_MODE_PUBLIC": "true",
+        "WARROOM_ALERT_TOKEN": "tok-123456",
+    }
+    out = run("check-config", env=public)
+    assert out.returncode == 0, out.stdout
+    assert "the network (WARROOM_HOST=0.0.0.0" in out.stdout and "loopback clients only" in out.stdout
+
+
 def test_migrate_then_audit_verify_detects_tampering(tmp_path, env):
     assert run("migrate", env=env).returncode == 0
     demo = run("demo", "--title", "Audit drill", env={**env, "WARROOM_PORT": str(free_port())})

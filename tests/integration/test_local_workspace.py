@@ -31,6 +31,7 @@ from integrations.local_workspace import (
     EmulatorServer,
     ManualClock,
     Workspace,
+    create_app,
 )
 from tests.servers.slack_emulator import SLACK_TEST_SIGNING_SECRET, SLACK_TEST_TOKEN
 
@@ -731,3 +732,49 @@ def test_thread_server_serves_sync_clients() -> None:
     assert workspace.channel_by_name("from-a-thread") is not None
     with pytest.raises(httpx.ConnectError):
         httpx.get(server.url + "/_emulator/calls")
+
+
+def _as(workspace: Workspace, host: str) -> httpx.AsyncClient:
+    """A client of the emulator app whose peer address is `host` (the address uvicorn would put in the scope)."""
+    transport = httpx.ASGITransport(app=create_app(workspace), client=(host, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://emulator")
+
+
+@pytest.mark.parametrize("host", ["10.1.2.3", "203.0.113.7", "::ffff:10.0.0.1", "2001:db8::1", "localhost-ish"])
+async def test_only_loopback_clients_are_served(slack_workspace: Workspace, host: str) -> None:
+    async with _as(slack_workspace, host) as http:
+        for method, path in [
+            ("GET", "/_emulator/channels"),
+            ("POST", "/_emulator/send/command"),
+            ("POST", "/_emulator/config"),
+            ("POST", "/_emulator/reset"),
+            ("POST", "/api/auth.test"),
+        ]:
+            r = await http.request(method, path, headers={"Authorization": f"Bearer {SLACK_TEST_TOKEN}"})
+            assert r.status_code == 403, (path, r.text)
+            assert r.json()["error"] == "loopback_only"
+    assert slack_workspace.calls == []
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"])
+async def test_loopback_clients_are_served(slack_workspace: Workspace, host: str) -> None:
+    async with _as(slack_workspace, host) as http:
+        assert (await http.get("/_emulator/channels")).status_code == 200
+        r = await http.post("/api/auth.test", headers={"Authorization": f"Bearer {SLACK_TEST_TOKEN}"})
+        assert r.json()["ok"] is True
+
+
+async def test_events_url_can_point_at_the_bot_alone() -> None:
+    bot = "http://127.0.0.1:8080/slack/events"
+    workspace = Workspace(SLACK_TEST_TOKEN, SLACK_TEST_SIGNING_SECRET, events_url=bot)
+    async with _as(workspace, "127.0.0.1") as http:
+        for url in ("http://127.0.0.1:6379/", "http://169.254.169.254/latest/meta-data/", "gopher://x", 7, ["x"]):
+            r = await http.post("/_emulator/config", json={"events_url": url, "rate_limit_scale": 0})
+            assert r.status_code == 400 and bot in r.json()["detail"], r.text
+        assert workspace.events_url == bot and workspace.rate_limit_scale == 1.0, "a refused change changes nothing"
+        assert (await http.post("/_emulator/config", json={"events_url": None})).json()["events_url"] is None
+        assert (await http.post("/_emulator/config", json={"events_url": bot})).json()["events_url"] == bot
+    unset = Workspace(SLACK_TEST_TOKEN, SLACK_TEST_SIGNING_SECRET)
+    async with _as(unset, "127.0.0.1") as http:
+        r = await http.post("/_emulator/config", json={"events_url": bot})
+        assert r.status_code == 400 and "none set" in r.json()["detail"]

@@ -21,6 +21,7 @@ from bot.config import (
     parse_config,
 )
 from bot.domain.incident import Severity
+from bot.exposure import loopback_url
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -55,7 +56,9 @@ ENV_NAMES = [
     "WARROOM_OUTBOX_LEASE_SECONDS",
     "WARROOM_LOCAL_MODE",
     "WARROOM_SLACK_RATE_SCALE",
+    "WARROOM_LOCAL_MODE_PUBLIC",
     "WARROOM_SNS_MAX_AGE_SECONDS",
+    "FORWARDED_ALLOW_IPS",
 ]
 
 SECRETS = {
@@ -658,3 +661,91 @@ def test_check_config_reports_errors(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert f"{path}: sla.SEV9: unknown severity 'SEV9' (use SEV0..SEV4)" in text
     assert "environment: SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET" in text
     assert "xoxb-secret-only-token" not in text
+
+
+# ---------------------------------------------------------------------------------------------------
+# exposure: local mode stays local, and check-config says what is open
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_local_mode_on_loopback_is_fine(host: str) -> None:
+    assert settings(WARROOM_HOST=host).problems() == []
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "warroom.example.com"])
+def test_local_mode_beyond_loopback_needs_the_flag(host: str) -> None:
+    (problem,) = settings(WARROOM_HOST=host).problems()
+    assert f"WARROOM_HOST={host}" in problem and "WARROOM_LOCAL_MODE_PUBLIC=true" in problem
+    ok, text = check_config(settings(WARROOM_HOST=host))
+    assert not ok and "not a loopback address" in text
+
+
+def test_public_local_mode_needs_an_alert_token_a_wildcard_host_and_named_proxies() -> None:
+    public = {"WARROOM_HOST": "0.0.0.0", "WARROOM_LOCAL_MODE_PUBLIC": "true"}
+    assert [p.split(" needs ")[1] for p in settings(**public).problems()] == ["WARROOM_ALERT_TOKEN for the webhooks"]
+    token = {**public, "WARROOM_ALERT_TOKEN": "alert-token-123"}
+    assert settings(**token).problems() == []
+    assert "0.0.0.0 or ::" in settings(**{**token, "WARROOM_HOST": "192.168.1.20"}).problems()[0]
+    assert "FORWARDED_ALLOW_IPS=*" in settings(**token, FORWARDED_ALLOW_IPS="10.0.0.1, *").problems()[0]
+    assert settings(WARROOM_HOST="0.0.0.0", SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s").problems() == []
+
+
+def exposure(text: str) -> dict[str, str]:
+    lines = text.split("  exposure:\n", 1)[1].splitlines()
+    return {line.split(":", 1)[0].strip(): line.split(":", 1)[1].strip() for line in lines}
+
+
+def test_check_config_tells_what_a_default_local_run_opens() -> None:
+    ok, text = check_config(settings())
+    assert ok, text
+    seen = exposure(text)
+    assert seen["reachable from"].startswith("this machine only (WARROOM_HOST=127.0.0.1)")
+    assert seen["/webhooks/*"] == "no WARROOM_ALERT_TOKEN: loopback clients only (local mode); refused from elsewhere"
+    assert seen["/local-slack/*"] == "the built-in Slack emulator, loopback clients only"
+    assert seen["/api/v1/*"] == "no WARROOM_API_TOKEN: loopback clients only"
+    assert seen["X-Forwarded-For"] == "believed only from 127.0.0.1, ::1 (FORWARDED_ALLOW_IPS)"
+
+
+def test_check_config_tells_what_a_public_install_opens() -> None:
+    ok, text = check_config(
+        settings(
+            WARROOM_HOST="0.0.0.0",
+            SLACK_BOT_TOKEN="xoxb-1",
+            SLACK_SIGNING_SECRET="signing-secret",
+            WARROOM_API_TOKEN="api-token-1",
+            WARROOM_API_PUBLIC_READ="true",
+            FORWARDED_ALLOW_IPS="*",
+        )
+    )
+    assert ok, text
+    seen = exposure(text)
+    assert seen["reachable from"] == "the network (WARROOM_HOST=0.0.0.0 is not a loopback address)"
+    assert "GET /api/v1/*" in seen["no token needed"] and "/metrics" in seen["no token needed"]
+    assert seen["/api/v1/*"].startswith("reads OPEN to anyone")
+    assert seen["/webhooks/*"] == "no WARROOM_ALERT_TOKEN: every request refused"
+    assert seen["/slack/events"] == "Slack-signed requests only (SLACK_SIGNING_SECRET)"
+    assert "any client can claim to be loopback" in seen["X-Forwarded-For"]
+    assert "/local-slack/*" not in seen
+    assert "api-token-1" not in text and "signing-secret" not in text
+
+
+def test_check_config_says_public_read_needs_a_token() -> None:
+    _, text = check_config(settings(WARROOM_API_PUBLIC_READ="true"))
+    assert exposure(text)["/api/v1/*"] == (
+        "no WARROOM_API_TOKEN: loopback clients only (WARROOM_API_PUBLIC_READ is ignored without a token)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("0.0.0.0", "http://127.0.0.1:8080"),
+        ("::", "http://[::1]:8080"),
+        ("127.0.0.1", "http://127.0.0.1:8080"),
+        ("::1", "http://[::1]:8080"),
+        ("localhost", "http://localhost:8080"),
+    ],
+)
+def test_the_bot_reaches_its_own_emulator_over_loopback(host: str, url: str) -> None:
+    assert loopback_url(host, 8080) == url
