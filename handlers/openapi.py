@@ -32,10 +32,11 @@ queue and silences.
 Authentication: `/api/v1/*` need `Authorization: Bearer <WARROOM_API_TOKEN>` when that variable is set
 (`WARROOM_API_PUBLIC_READ=true` leaves GETs open); without it they serve loopback clients only.
 `/webhooks/*` need `WARROOM_ALERT_TOKEN`, as a bearer token or as the password of basic auth; without it
-they refuse every request, except in local mode.
+they refuse every request, except from loopback clients in local mode.
 
-Every refusal is `{"error": "<code>", "detail": "<sentence>"}`. Request bodies are capped: 2 MiB for alert
-webhooks, 64 KiB for silences (413 beyond)."""
+Every refusal is `{"error": "<code>", "detail": "<sentence>"}`. Request bodies are capped before they are
+read: 2 MiB for alert webhooks (and any other route), 64 KiB for silences (413 beyond). An SNS message whose
+signed Timestamp is over WARROOM_SNS_MAX_AGE_SECONDS old, or over 5 minutes ahead, is refused (400)."""
 
 
 def _lift(schema: dict[str, Any], name: str, into: dict[str, Any]) -> None:
