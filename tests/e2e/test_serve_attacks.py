@@ -116,7 +116,9 @@ async def test_big_unsigned_body_is_refused_before_it_is_read(local, chunked):
     assert result.status == 413, result
     assert json.loads(result.body)["error"] == "payload_too_large"
     assert "1 MiB" in json.loads(result.body)["detail"]
-    assert result.sent < 16 * MIB, f"the server read on: {result.sent} bytes went out before the 413"
+    # A server that stops reading lets a client push at most its own send buffer plus the server's receive
+    # buffer (4 + 32 MiB at most with Linux's defaults) before the 413 and the reset stop it.
+    assert result.sent < 40 * MIB, f"the server read on: {result.sent} bytes went out before the 413"
     assert max(latencies) < 2.0, f"/healthz stalled during the upload: {max(latencies):.2f}s"
     assert local.peak_rss_kib() - peak_before < 32 * 1024, "the process grew with the body"
     assert marker not in local.log_text()
