@@ -1,6 +1,6 @@
 """The JSON answers of /api/v1/* and /webhooks/* as pydantic models: the source of the OpenAPI schemas.
 
-The handlers build these answers as plain dicts (handlers/http.py, bot.services); these models only describe
+The handlers build these answers as plain dicts (handlers/api/*, bot.services); these models only describe
 them. They forbid unknown fields so that a field added to an answer without its model fails the fuzz test
 (tests/integration/test_openapi_fuzz.py) instead of drifting silently.
 """

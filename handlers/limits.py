@@ -20,7 +20,8 @@ SLACK_MAX_BODY = 1 * MIB
 """Slack's payloads (commands, interactions, events) are a few KiB; 1 MiB leaves a wide margin."""
 
 
-def _size(limit: int) -> str:
+def size(limit: int) -> str:
+    """A byte count as people write it: 2 MiB, 64 KiB, 100 B."""
     return f"{limit // MIB} MiB" if limit % MIB == 0 else f"{limit // KIB} KiB" if limit % KIB == 0 else f"{limit} B"
 
 
@@ -87,7 +88,7 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    detail = f"the request body is over {_size(limit)}, the limit of this endpoint"
+    detail = f"the request body is over {size(limit)}, the limit of this endpoint"
     body = json.dumps({"error": "payload_too_large", "detail": detail}).encode()
     await send(
         {

@@ -10,25 +10,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse
 
+from handlers.errors import HttpError
 from handlers.peers import client_is_loopback
 
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
 
 
-class WebhookError(Exception):
-    """A refused webhook request: HTTP status, machine code, human detail."""
-
-    def __init__(self, status: int, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.code = code
-        self.detail = detail
-
-    def response(self) -> JSONResponse:
-        """The JSON error body of DESIGN.md 5."""
-        return JSONResponse({"error": self.code, "detail": self.detail}, status_code=self.status)
+class WebhookError(HttpError):
+    """A refused webhook request (or a body the API refuses): HTTP status, machine code, human detail."""
 
 
 @dataclass(frozen=True, slots=True)

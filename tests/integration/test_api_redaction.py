@@ -4,6 +4,7 @@ the review queue and silences; invisible and bidi characters are dropped from wh
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from bot.services.deps import Deps
 from handlers.http import ApiAuth, HttpDeps, create_app
 from tests.alert_builders import alert
 from tests.builders import sqlite_store
+from tests.http_routes import served
 
 API_TOKEN = "apitoken-s3cr3t-value"
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
@@ -76,6 +78,11 @@ async def test_no_answer_of_the_api_carries_a_secret(app):
         }
         answers["POST /api/v1/silences"] = created
         answers["DELETE"] = await c.delete(f"/api/v1/silences/{created.json()['id']}")
+        covered = {(r.request.method, r.request.url.path) for r in answers.values()}
+    routes = {(m, p) for p, m in served(asgi.routes) if p.startswith("/api/v1/") and p != "/api/v1/openapi.json"}
+    assert {(m, re.sub(r"/(INC-[0-9-]+|[0-9a-f-]{36})$", "/{x}", p)) for m, p in covered} == {
+        (m, re.sub(r"\{[a-z]+\}$", "{x}", p)) for m, p in routes
+    }, "every route of the API is checked here"
     for path, r in answers.items():
         assert r.status_code in (200, 201), (path, r.text)
         body = json.dumps(r.json(), ensure_ascii=False)
@@ -89,3 +96,17 @@ async def test_no_answer_of_the_api_carries_a_secret(app):
     [queued] = answers["/api/v1/review"].json()["alerts"]
     assert queued["annotations"]["summary"] == "ticket [redacted]"
     assert answers["/api/v1/silences"].json()["silences"][0]["comment"] == "by [redacted]"
+
+
+async def test_refusals_are_redacted_too(app):
+    _, asgi = app
+    transport = httpx.ASGITransport(app=asgi, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://warroom", headers=AUTH) as c:
+        refusals = [
+            await c.get(f"/api/v1/incidents/INC-{API_TOKEN}"),
+            await c.delete(f"/api/v1/silences/{API_TOKEN}"),
+            await c.get("/api/v1/incidents", params={"status": API_TOKEN}),
+        ]
+    for r in refusals:
+        assert r.status_code in (400, 404) and r.json()["detail"], r.text
+        assert API_TOKEN not in r.text and API_TOKEN.upper() not in r.text, r.text

@@ -9,13 +9,13 @@ import httpx
 import jsonschema
 import pytest
 import schemathesis
-from starlette.routing import Route
 
 from bot.clock import ManualClock
 from bot.services.deps import Deps
-from handlers import openapi
+from handlers import apidoc, openapi
 from handlers.http import ApiAuth, HttpDeps, create_app
 from tests.builders import sqlite_store
+from tests.http_routes import served as served_routes
 
 DESCRIBED_PREFIXES = ("/api/v1/", "/webhooks/")
 
@@ -43,12 +43,7 @@ def test_the_description_is_valid_openapi_3_1():
 
 async def test_every_route_under_api_and_webhooks_is_described_and_nothing_else(deps):
     app = create_app(HttpDeps(deps=deps, slack=None, ready=ready))
-    served = {
-        (route.path, method)
-        for route in app.routes
-        if isinstance(route, Route) and route.path.startswith(DESCRIBED_PREFIXES)
-        for method in (route.methods or set()) - {"HEAD"}
-    }
+    served = {(path, method) for path, method in served_routes(app.routes) if path.startswith(DESCRIBED_PREFIXES)}
     described = {(path, method.upper()) for path, ops in openapi.build()["paths"].items() for method in ops}
     assert served == described
     assert ("/api/v1/incidents", "GET") in served and ("/webhooks/cloudwatch", "POST") in served
@@ -107,7 +102,7 @@ def test_request_schemas_say_what_the_parsers_refuse(name, body, valid):
 
 def test_two_different_schemas_cannot_share_a_name():
     into: dict = {}
-    openapi._lift({"type": "string", "$defs": {"Status": {"enum": ["a"]}}}, "One", into)
-    openapi._lift({"type": "integer", "$defs": {"Status": {"enum": ["a"]}}}, "Two", into)  # the same Status: fine
+    apidoc.lift({"type": "string", "$defs": {"Status": {"enum": ["a"]}}}, "One", into)
+    apidoc.lift({"type": "integer", "$defs": {"Status": {"enum": ["a"]}}}, "Two", into)  # the same Status: fine
     with pytest.raises(ValueError, match="Status"):
-        openapi._lift({"$defs": {"Status": {"enum": ["b"]}}}, "Three", into)
+        apidoc.lift({"$defs": {"Status": {"enum": ["b"]}}}, "Three", into)
