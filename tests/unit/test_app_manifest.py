@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from handlers.slack.grammar import AVAILABLE
+from handlers.slack.commands import COMMANDS
 from handlers.slack.ids import COMMAND, SHORTCUT_DECLARE
 from handlers.slack.scopes import EVENT_SCOPES, INBOUND_SCOPES
 from integrations.slack_rooms.rooms import REQUIRED_SCOPES
@@ -96,7 +96,7 @@ def test_slash_commands_follow_slack_rules():
         assert len(c.get("usage_hint", "")) <= 1000
         assert c["url"].startswith("https://") and c["url"].endswith("/slack/events")
     hint = cmds[0]["usage_hint"]
-    for sub in AVAILABLE:
+    for sub in COMMANDS.available:
         assert sub in hint, f"usage hint does not mention {sub}"
 
 

@@ -9,7 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.incident import Role, Severity
-from handlers.slack.grammar import NOT_YET, GrammarError, parse
+from handlers.slack.commands import COMMANDS
+from handlers.slack.grammar import GrammarError
+
+parse = COMMANDS.parse
 
 
 def test_declare_with_and_without_severity():
@@ -60,7 +63,7 @@ def test_unknown_subcommand():
         parse("frobnicate now")
 
 
-@pytest.mark.parametrize("sub", NOT_YET)
+@pytest.mark.parametrize("sub", COMMANDS.not_yet)
 def test_not_yet_subcommands_parse(sub):
     assert parse(f"{sub} something").sub == sub
 
