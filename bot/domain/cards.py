@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.domain.incident import Incident, Role, Severity, Status
+from bot.domain.policy import DEFAULT_SLA as DEFAULT_SLA
+from bot.domain.policy import SlaTargets as SlaTargets
 from bot.domain.text import Mention, Text
 
 
@@ -31,24 +33,6 @@ class Button:
     action: ActionId
     value: str
     style: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SlaTargets:
-    """Response targets for one severity, in minutes."""
-
-    ack_minutes: int
-    update_minutes: int
-    resolve_minutes: int
-
-
-DEFAULT_SLA: dict[Severity, SlaTargets] = {
-    Severity.SEV0: SlaTargets(5, 15, 240),
-    Severity.SEV1: SlaTargets(15, 15, 480),
-    Severity.SEV2: SlaTargets(30, 30, 1440),
-    Severity.SEV3: SlaTargets(240, 120, 4320),
-    Severity.SEV4: SlaTargets(1440, 1440, 10080),
-}
 
 
 @dataclass(frozen=True, slots=True)

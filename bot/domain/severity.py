@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -44,6 +45,22 @@ LABEL_DEFAULTS: dict[str, Severity] = {
     "info": Severity.SEV4,
     "low": Severity.SEV4,
 }
+
+
+def rule_matches(
+    labels: Mapping[str, str],
+    *,
+    match: Mapping[str, str],
+    match_re: Mapping[str, re.Pattern[str]],
+    alertname: re.Pattern[str] | None = None,
+) -> bool:
+    """True when every condition of a rule holds: exact label values, regular expressions anchored (full
+    match, as in Alertmanager) and the alert name; a missing label matches as ""."""
+    if any(labels.get(k, "") != v for k, v in match.items()):
+        return False
+    if any(not p.fullmatch(labels.get(k, "")) for k, p in match_re.items()):
+        return False
+    return alertname is None or bool(alertname.fullmatch(labels.get("alertname", "")))
 
 
 def classify(labels: Mapping[str, str], rules: Sequence[SeverityRuleLike] = ()) -> Classification:

@@ -21,6 +21,7 @@ from bot.domain.alert import Alert, AlertStatus, group_key
 from bot.domain.events import EventKind
 from bot.domain.incident import Severity, Status
 from bot.domain.severity import Classification, classify, worst
+from bot.domain.silence import covers
 from bot.services.deps import AlertPolicy, Deps
 from bot.services.incidents import create_incident, record_event
 
@@ -133,7 +134,7 @@ def _silenced_by(alert: Alert, policy: AlertPolicy, silences: list[SilenceRow], 
         if s.is_active(now) and s.matches(alert.labels):
             return f"config:{i}"
     for row in silences:
-        if all(alert.labels.get(k, "") == v for k, v in (row.matchers or {}).items()):
+        if covers(row.matchers or {}, alert.labels):
             return row.id
     return None
 

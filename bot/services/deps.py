@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.db.store import Store
-from bot.domain.cards import DEFAULT_SLA, SlaTargets
 from bot.domain.incident import Severity
+from bot.domain.policy import DEFAULT_SLA, SlaTargets
 from bot.domain.ports import Clock
 from bot.domain.severity import SeverityRuleLike
 from bot.redact import Redactor

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -335,7 +336,12 @@ def test_default_slas() -> None:
         Severity.SEV3: (240, 120, 4320),
         Severity.SEV4: (1440, 1440, 10080),
     }
-    assert {s: dict(v) for s, v in DEFAULT_SLA.items()} == {s: t.model_dump() for s, t in AppConfig().sla.items()}
+    assert {s: asdict(v) for s, v in DEFAULT_SLA.items()} == {s: t.model_dump() for s, t in AppConfig().sla.items()}
+    from bot.domain import cards, policy
+    from bot.services.deps import Deps
+
+    assert DEFAULT_SLA is policy.DEFAULT_SLA is cards.DEFAULT_SLA, "one DEFAULT_SLA"
+    assert Deps(store=None, clock=None).sla == policy.DEFAULT_SLA  # type: ignore[arg-type]
 
 
 def test_warroom_yml_in_cwd_is_used(clean_env: Path) -> None:
