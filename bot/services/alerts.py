@@ -22,6 +22,7 @@ from bot.domain.events import EventKind
 from bot.domain.incident import Severity, Status
 from bot.domain.severity import Classification, classify, worst
 from bot.domain.silence import covers
+from bot.domain.times import iso
 from bot.services.deps import AlertPolicy, Deps
 from bot.services.incidents import create_incident, record_event
 
@@ -427,10 +428,6 @@ async def _alerts_resolved(tx: Tx, incident_id: int, n: int, now: datetime, sour
 
 def alert_json(row: AlertRow, ref: str | None = None) -> dict[str, Any]:
     """An alert as the API shows it."""
-
-    def iso(at: datetime | None) -> str | None:
-        return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if at else None
-
     return {
         "id": row.id,
         "source": row.source,

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.db.tables import SilenceRow
 from bot.domain.alert import AlertError, check_labels
+from bot.domain.times import iso
 from bot.services.alerts import SILENCES_VERSION
 from bot.services.deps import Deps
 from bot.services.errors import BadRequest, IncidentNotFound
@@ -21,10 +22,6 @@ ID = re.compile(r"^[0-9a-f-]{36}$")
 
 def silence_json(row: SilenceRow, now: datetime) -> dict[str, Any]:
     """A silence as the API shows it."""
-
-    def iso(at: datetime | None) -> str | None:
-        return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if at else None
-
     if row.expired_at is not None or row.ends_at <= now:
         state = "expired"
     elif row.starts_at > now:

@@ -17,14 +17,10 @@ from starlette.routing import Route
 from bot.domain.events import Event
 from bot.domain.incident import Incident, Role
 from bot.domain.text import visible
+from bot.domain.times import iso
 from bot.services.deps import Deps
 from bot.services.errors import BadRequest, IncidentNotFound
 from handlers.errors import HttpError, error
-
-
-def iso(at: Any) -> str | None:
-    """ISO 8601 UTC with a Z, or None."""
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if at else None
 
 
 def _same(text: str) -> str:

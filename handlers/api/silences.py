@@ -8,6 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
+from bot.domain.times import parse_iso
 from bot.services import silences
 from bot.services.deps import Deps
 from bot.services.errors import BadRequest
@@ -44,7 +45,7 @@ def _when(data: dict[str, Any], name: str) -> datetime | None:
     if raw is None:
         return None
     try:
-        return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        return parse_iso(str(raw))
     except ValueError:
         raise BadRequest(f"{name} is not an RFC 3339 time") from None
 

@@ -18,7 +18,8 @@ from bot.domain.alert import (
     AlertStatus,
     fingerprint,
 )
-from handlers.webhooks.common import WebhookError, parse_json, safe
+from bot.domain.times import parse_iso
+from handlers.webhooks.common import WebhookError, invalid, parse_json, quote
 
 ZERO_TIME_PREFIX = "0001-01-01"
 
@@ -42,11 +43,11 @@ def parse_time(value: str | None, field: str) -> datetime | None:
     if value is None or value == "" or value.startswith(ZERO_TIME_PREFIX):
         return None
     try:
-        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        at = parse_iso(value)
     except ValueError:
-        raise WebhookError(400, "invalid_timestamp", f"{field} {safe(value, 40)} is not an RFC 3339 time") from None
+        raise WebhookError(400, "invalid_timestamp", f"{field} {quote(value, 40)} is not an RFC 3339 time") from None
     if at.tzinfo is None:
-        raise WebhookError(400, "invalid_timestamp", f"{field} {safe(value, 40)} has no time zone")
+        raise WebhookError(400, "invalid_timestamp", f"{field} {quote(value, 40)} has no time zone")
     return at
 
 
@@ -128,7 +129,7 @@ def parse_alertmanager(data: Any) -> list[Alert]:
     version = data.get("version")
     if version != "4":
         raise WebhookError(
-            400, "unsupported_version", f'version {safe(version, 20)} is not supported; send version "4"'
+            400, "unsupported_version", f'version {quote(version, 20)} is not supported; send version "4"'
         )
     if "alerts" not in data:
         raise WebhookError(400, "missing_field: alerts", "the body has no `alerts` list")
@@ -149,9 +150,7 @@ def _one(i: int, item: Any) -> Alert:
     try:
         am = AmAlert.model_validate(item)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err.get("loc", ()))
-        raise WebhookError(400, "invalid_alert", f"alerts[{i}].{where}: {err.get('msg')}") from None
+        raise invalid(exc, "invalid_alert", at=f"alerts[{i}].") from None
     starts = parse_time(am.startsAt, f"alerts[{i}].startsAt")
     ends = parse_time(am.endsAt, f"alerts[{i}].endsAt")
     try:

@@ -33,6 +33,7 @@ from urllib.parse import quote as url_quote
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from bot.domain.alert import ANNOTATION_MAX, LABEL_VALUE_MAX, Alert, AlertError, AlertStatus, fingerprint
+from handlers.webhooks.common import quote, validation_detail
 from handlers.webhooks.sns import (
     Notification,
     SnsError,
@@ -41,7 +42,6 @@ from handlers.webhooks.sns import (
     check_subscribe_url,
     check_topic,
     parse_envelope,
-    quote,
 )
 
 SOURCE: Final = "cloudwatch"
@@ -205,16 +205,7 @@ def parse_alarm(message: str) -> CloudWatchAlarm:
     try:
         return CloudWatchAlarm.model_validate(data)
     except ValidationError as exc:
-        raise SnsError("not_a_cloudwatch_alarm", _validation_detail(exc)) from None
-
-
-def _validation_detail(exc: ValidationError) -> str:
-    """Field locations and messages, never the input values."""
-    parts = []
-    for err in exc.errors(include_input=False, include_url=False)[:5]:
-        loc = ".".join(str(p) for p in err["loc"])
-        parts.append(f"{quote(loc, 40)}: {quote(err['msg'])}")
-    return "invalid alarm: " + "; ".join(parts)
+        raise SnsError("not_a_cloudwatch_alarm", "invalid alarm: " + validation_detail(exc, limit=5)) from None
 
 
 def parse_alarm_arn(arn: str) -> ParsedArn:

@@ -9,12 +9,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from starlette.requests import ClientDisconnect, Request
 
 from handlers.errors import HttpError
 from handlers.peers import client_is_loopback
 
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
+QUOTE_MAX = 80
+"""How much of an outside value an error message quotes."""
 
 
 class WebhookError(HttpError):
@@ -92,6 +95,26 @@ def _pos(exc: Exception) -> str:
     return f"char {getattr(exc, 'pos', getattr(exc, 'start', '?'))}"
 
 
-def safe(text: object, limit: int = 80) -> str:
-    """Quote outside input for an error message: escaped, control bytes visible, capped."""
-    return repr(str(text)[:limit])
+def quote(value: object, limit: int = QUOTE_MAX) -> str:
+    """Quote untrusted input for an error message: repr-escaped (control and invisible characters shown as
+    escapes), at most `limit` characters."""
+    text = value if isinstance(value, str) else repr(value)
+    cut = text[:limit]
+    return repr(cut) + ("..." if len(text) > limit else "")
+
+
+def validation_detail(exc: ValidationError, *, at: str = "", limit: int = 1, skip_root: bool = False) -> str:
+    """What a pydantic ValidationError says is wrong, never the input values: `'where': 'what'` for the first
+    `limit` problems, joined by `; `. `at` is put before each location (`alerts[3].`); `skip_root` drops the
+    first part of each (the tag of a discriminated union)."""
+    parts = []
+    for err in exc.errors(include_input=False, include_url=False)[:limit]:
+        loc = err["loc"][1:] if skip_root and len(err["loc"]) > 1 else err["loc"]
+        where = at + ".".join(str(p) for p in loc)
+        parts.append(f"{quote(where, 60)}: {quote(err['msg'])}")
+    return "; ".join(parts)
+
+
+def invalid(exc: ValidationError, code: str, *, at: str = "") -> WebhookError:
+    """A 400 for a body that fails its pydantic model: the code, and where and what (`validation_detail`)."""
+    return WebhookError(400, code, validation_detail(exc, at=at))

@@ -25,7 +25,7 @@ from bot.domain.alert import (
     AlertStatus,
     fingerprint,
 )
-from handlers.webhooks.common import WebhookError
+from handlers.webhooks.common import WebhookError, invalid
 
 MAX_ALERTS = 1000
 # What check_labels and check_annotations enforce after validation, told in the served schema.
@@ -108,9 +108,7 @@ def parse_generic(data: Any) -> list[Alert]:
     try:
         body = GenericBody.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err.get("loc", ()))
-        raise WebhookError(400, "invalid_alert", f"{where}: {err.get('msg')}") from None
+        raise invalid(exc, "invalid_alert") from None
     out: list[Alert] = []
     for i, a in enumerate(body.alerts):
         if not a.labels.get("alertname"):

@@ -29,6 +29,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from handlers.webhooks.common import quote, validation_detail
+
 MAX_BODY_BYTES: Final = 1024 * 1024
 TYPE_HEADER: Final = "x-amz-sns-message-type"
 MESSAGE_TYPES: Final = ("Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation")
@@ -36,7 +38,6 @@ SNS_HOST: Final = re.compile(r"sns\.[a-z]{2}(?:-[a-z]+)+-\d{1,2}\.amazonaws\.com
 CERT_PATH: Final = re.compile(r"/[A-Za-z0-9][A-Za-z0-9_.-]{0,200}\.pem")
 URL_CHARS: Final = re.compile(r"[!-~]{1,2048}")  # printable ASCII, no spaces, no control bytes
 TOPIC_ARN: Final = re.compile(r"arn:[a-z-]+:sns:[a-z0-9-]+:\d{12}:")
-QUOTE_MAX: Final = 80
 MAX_AGE: Final = timedelta(hours=1)
 """Default oldest accepted `Timestamp`: SNS's longest HTTP retry policy gives up after an hour."""
 MAX_SKEW: Final = timedelta(minutes=5)
@@ -55,13 +56,6 @@ class SnsError(Exception):
         self.code = code
         self.detail = detail
         self.status = status
-
-
-def quote(value: object, limit: int = QUOTE_MAX) -> str:
-    """Quote untrusted input for an error message: repr-escaped, at most `limit` characters."""
-    text = value if isinstance(value, str) else repr(value)
-    cut = text[:limit]
-    return repr(cut) + ("..." if len(text) > limit else "")
 
 
 # --- envelope -------------------------------------------------------------------------------
@@ -146,15 +140,6 @@ def _message_type(data: Mapping[str, object], headers: Mapping[str, str]) -> str
     return body_type
 
 
-def _validation_detail(exc: ValidationError) -> str:
-    """Field names and messages only: never the (untrusted, possibly secret) input values."""
-    parts = []
-    for err in exc.errors(include_input=False, include_url=False)[:5]:
-        loc = ".".join(str(p) for p in err["loc"][1:] or err["loc"])
-        parts.append(f"{quote(loc, 40)}: {err['msg']}")
-    return "; ".join(parts)
-
-
 def parse_envelope(body: bytes, headers: Mapping[str, str]) -> SnsMessage:
     """Parse a raw SNS HTTP body into one of the three message models, or raise `SnsError`."""
     data = _load_json(body)
@@ -164,7 +149,7 @@ def parse_envelope(body: bytes, headers: Mapping[str, str]) -> SnsMessage:
     try:
         return _MESSAGE.validate_python(data)
     except ValidationError as exc:
-        raise SnsError("invalid_envelope", _validation_detail(exc)) from None
+        raise SnsError("invalid_envelope", validation_detail(exc, limit=5, skip_root=True)) from None
 
 
 # --- canonical string -----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handlers.webhooks.cloudwatch import SnsOutcome, handle_sns
+from handlers.webhooks.common import quote
 from handlers.webhooks.sns import (
     HttpCertFetcher,
     Notification,
@@ -29,7 +30,6 @@ from handlers.webhooks.sns import (
     check_cert_url,
     check_subscribe_url,
     parse_envelope,
-    quote,
     string_to_sign,
     topic_allowed,
 )
