@@ -38,8 +38,8 @@ from handlers.http import ApiAuth, HttpDeps, create_app
 from handlers.slack.signature import UnverifiedBodyFilter
 from handlers.slack.socket_mode import SocketModeLink
 from handlers.webhooks.common import WebhookAuth
-from handlers.webhooks.sns import CertFetcher, HttpCertFetcher, SnsVerifier
 from handlers.webhooks.sns_route import cloudwatch_receiver
+from handlers.webhooks.sns_signature import CertFetcher, HttpCertFetcher, SnsVerifier
 from integrations.slack_rooms import SlackChatRoom, make_client
 from integrations.slack_rooms.pacing import Pacer
 

@@ -1,4 +1,4 @@
-"""CloudWatch alarm notifications (via SNS) -> normalized `Alert`s, and the `handle_sns` entry point.
+"""CloudWatch alarm notifications (via SNS) -> normalized `Alert`s (SNS itself: sns.py, sns_signature.py).
 
 Mapping of one alarm state change to at most one `Alert`:
 
@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Final, Literal
 from urllib.parse import quote as url_quote
@@ -35,13 +34,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from bot.domain.alert import ANNOTATION_MAX, LABEL_VALUE_MAX, Alert, AlertError, AlertStatus, fingerprint
 from handlers.webhooks.common import quote, validation_detail
 from handlers.webhooks.sns import (
-    Notification,
     SnsError,
-    SnsVerifier,
-    SubscriptionConfirmation,
-    check_subscribe_url,
-    check_topic,
-    parse_envelope,
 )
 
 SOURCE: Final = "cloudwatch"
@@ -359,48 +352,3 @@ def alarm_to_alerts(alarm: CloudWatchAlarm) -> list[Alert]:
 def message_to_alerts(message: str) -> list[Alert]:
     """SNS `Message` string -> the alarm's alerts (0 or 1)."""
     return alarm_to_alerts(parse_alarm(message))
-
-
-# --- the entry point ------------------------------------------------------------------------
-
-OutcomeKind = Literal["notification", "subscription_confirmed", "unsubscribed"]
-
-
-@dataclass(frozen=True)
-class SnsOutcome:
-    """What a verified delivery amounted to; `message_id` lets the caller drop SNS retries."""
-
-    kind: OutcomeKind
-    message_id: str
-    topic_arn: str
-    alerts: list[Alert] = field(default_factory=list)
-
-
-async def _confirm(url: str, confirm: Callable[[str], Awaitable[None]]) -> None:
-    """Call the confirm hook on a validated SubscribeURL; failures become 503 so SNS retries."""
-    check_subscribe_url(url)
-    try:
-        await confirm(url)
-    except Exception as exc:
-        raise SnsError("subscription_confirm_failed", f"confirming failed ({type(exc).__name__})", 503) from None
-
-
-async def handle_sns(
-    body: bytes,
-    headers: Mapping[str, str],
-    *,
-    verifier: SnsVerifier,
-    allowed_topics: Collection[str],
-    confirm: Callable[[str], Awaitable[None]],
-) -> SnsOutcome:
-    """Parse, verify and allow-list one SNS delivery, then act on it; raises only `SnsError`."""
-    message = parse_envelope(body, headers)
-    await verifier.verify(message)
-    check_topic(message.TopicArn, allowed_topics)
-    if isinstance(message, Notification):
-        alerts = message_to_alerts(message.Message)
-        return SnsOutcome("notification", message.MessageId, message.TopicArn, alerts)
-    if isinstance(message, SubscriptionConfirmation):
-        await _confirm(message.SubscribeURL, confirm)
-        return SnsOutcome("subscription_confirmed", message.MessageId, message.TopicArn)
-    return SnsOutcome("unsubscribed", message.MessageId, message.TopicArn)

@@ -1,16 +1,68 @@
-"""`POST /webhooks/cloudwatch`: SNS deliveries in, normalized alerts out (for the HTTP layer)."""
+"""`POST /webhooks/cloudwatch`: SNS deliveries in (parsed, verified, allow-listed, acted on), normalized alerts out."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
-from typing import Any
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from starlette.requests import Request
 
 from bot.domain.alert import Alert
-from handlers.webhooks.cloudwatch import handle_sns
+from handlers.webhooks.cloudwatch import message_to_alerts
 from handlers.webhooks.common import WebhookError
-from handlers.webhooks.sns import SnsError, SnsVerifier
+from handlers.webhooks.sns import (
+    Notification,
+    SnsError,
+    SubscriptionConfirmation,
+    check_subscribe_url,
+    check_topic,
+    parse_envelope,
+)
+from handlers.webhooks.sns_signature import SnsVerifier
+
+OutcomeKind = Literal["notification", "subscription_confirmed", "unsubscribed"]
+
+
+@dataclass(frozen=True)
+class SnsOutcome:
+    """What a verified delivery amounted to; `message_id` lets the caller drop SNS retries."""
+
+    kind: OutcomeKind
+    message_id: str
+    topic_arn: str
+    alerts: list[Alert] = field(default_factory=list)
+
+
+async def _confirm(url: str, confirm: Callable[[str], Awaitable[None]]) -> None:
+    """Call the confirm hook on a validated SubscribeURL; failures become 503 so SNS retries."""
+    check_subscribe_url(url)
+    try:
+        await confirm(url)
+    except Exception as exc:
+        raise SnsError("subscription_confirm_failed", f"confirming failed ({type(exc).__name__})", 503) from None
+
+
+async def handle_sns(
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    verifier: SnsVerifier,
+    allowed_topics: Collection[str],
+    confirm: Callable[[str], Awaitable[None]],
+) -> SnsOutcome:
+    """Parse, verify and allow-list one SNS delivery, then act on it; raises only `SnsError`."""
+    message = parse_envelope(body, headers)
+    await verifier.verify(message)
+    check_topic(message.TopicArn, allowed_topics)
+    if isinstance(message, Notification):
+        alerts = message_to_alerts(message.Message)
+        return SnsOutcome("notification", message.MessageId, message.TopicArn, alerts)
+    if isinstance(message, SubscriptionConfirmation):
+        await _confirm(message.SubscribeURL, confirm)
+        return SnsOutcome("subscription_confirmed", message.MessageId, message.TopicArn)
+    return SnsOutcome("unsubscribed", message.MessageId, message.TopicArn)
+
 
 Receiver = Callable[[Request, bytes], Awaitable[tuple[list[Alert], str | None, dict[str, Any]]]]
 

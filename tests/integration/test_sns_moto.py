@@ -21,8 +21,9 @@ import requests
 from moto import mock_aws
 
 from bot.domain.alert import AlertStatus, fingerprint
-from handlers.webhooks.cloudwatch import SnsOutcome, handle_sns
-from handlers.webhooks.sns import SnsError, SnsVerifier, check_cert_url
+from handlers.webhooks.sns import SnsError, check_cert_url
+from handlers.webhooks.sns_route import SnsOutcome, handle_sns
+from handlers.webhooks.sns_signature import SnsVerifier
 from tests.sns_support import alarm
 
 REGION = "us-east-1"

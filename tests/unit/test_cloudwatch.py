@@ -18,12 +18,13 @@ from handlers.webhooks.cloudwatch import (
     dimension_label,
     first_datapoint,
     format_threshold,
-    handle_sns,
     message_to_alerts,
     parse_alarm,
     service_for,
 )
-from handlers.webhooks.sns import SnsError, SnsVerifier
+from handlers.webhooks.sns import SnsError
+from handlers.webhooks.sns_route import handle_sns
+from handlers.webhooks.sns_signature import SnsVerifier
 from tests.sns_support import (
     ACCOUNT,
     ALARM_ARN,

@@ -18,13 +18,10 @@ from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handlers.webhooks.cloudwatch import SnsOutcome, handle_sns
 from handlers.webhooks.common import quote
 from handlers.webhooks.sns import (
-    HttpCertFetcher,
     Notification,
     SnsError,
-    SnsVerifier,
     SubscriptionConfirmation,
     UnsubscribeConfirmation,
     check_cert_url,
@@ -33,6 +30,8 @@ from handlers.webhooks.sns import (
     string_to_sign,
     topic_allowed,
 )
+from handlers.webhooks.sns_route import SnsOutcome, handle_sns
+from handlers.webhooks.sns_signature import HttpCertFetcher, SnsVerifier
 from tests.sns_support import (
     CERT_URL,
     NOW,
