@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
 
+from bot.background import loops_detail
 from bot.clock import SystemClock
 from bot.config import AppConfig, Settings, load_config
 from bot.db.store import ClaimedTimer, Store
@@ -106,6 +107,21 @@ class Container:
         await self.scheduler.stop()
         await self.store.dispose()
         self._started = False
+
+    def loops(self) -> dict[str, bool]:
+        """Each background loop of this process, and whether it is running."""
+        loops = {"outbox": self.outbox.running, "timers": self.scheduler.running}
+        if self.store.checkpointer is not None:
+            loops["wal-checkpoints"] = self.store.checkpointer.running
+        return loops
+
+    async def ready(self) -> tuple[bool, str]:
+        """For /readyz: the database answers at the newest migration, and every background loop runs."""
+        ok, detail = await database_ready(self.deps)
+        if not ok:
+            return ok, detail
+        loops_ok, loops = loops_detail(self.loops())
+        return loops_ok, f"{detail}; {loops}"
 
     def set_public_url(self, base_url: str) -> None:
         """Tell local mode where the server listens (known once a port is bound)."""
@@ -246,7 +262,7 @@ def build(
         return response
 
     async def ready() -> tuple[bool, str]:
-        return await database_ready(deps)
+        return await holder["c"].ready()
 
     async def confirm_subscription(url: str) -> None:
         async with httpx.AsyncClient(timeout=10) as http:
@@ -264,6 +280,7 @@ def build(
         confirm=sns_confirm or confirm_subscription,
     )
     api_token = settings.api_token.get_secret_value() if settings.api_token else None
+    holder: dict[str, Container] = {}
     http_deps = HttpDeps(
         deps=deps,
         slack=slack,
@@ -278,7 +295,6 @@ def build(
         ),
         cloudwatch=cloudwatch,
     )
-    holder: dict[str, Container] = {}
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

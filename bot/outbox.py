@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.background import cancel_and_wait
+from bot.background import Backoff, LoopTask, Sleep, log_failure, log_recovery, persist
 from bot.db.store import ClaimedDelivery, Store, new_worker_id
 from bot.domain.events import Event
 from bot.domain.ports import Clock
@@ -79,6 +79,8 @@ class OutboxWorker:
         batch: int = 50,
         worker_id: str | None = None,
         on_failure: Callable[[str], None] | None = None,
+        sleep: Sleep = asyncio.sleep,
+        backoff: Backoff | None = None,
     ) -> None:
         self.on_failure = on_failure
         self.store = store
@@ -89,12 +91,18 @@ class OutboxWorker:
         self.poll_interval = poll_interval
         self.batch = batch
         self.worker_id = worker_id or new_worker_id("outbox")
+        self.sleep = sleep  # the loop's backoff waits go through it (tests pass one that does not wait)
+        self.backoff = backoff or Backoff()
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._loop_task = LoopTask(f"outbox:{self.worker_id}")
         self.delivered = 0
         self.failures = 0
         self.dead = 0
+
+    @property
+    def running(self) -> bool:
+        """True while the delivery loop runs."""
+        return self._loop_task.running
 
     def wake(self) -> None:
         """Ask the worker to look for work now (called after a commit)."""
@@ -130,7 +138,7 @@ class OutboxWorker:
     async def _deliver(self, c: ClaimedDelivery) -> None:
         reactor = self.reactors.get(c.reactor)
         if reactor is None:
-            await self.store.fail_delivery(c.id, worker=self.worker_id, error="no such reactor", retry_at=None)
+            await self._record(c, "no such reactor", retry_at=None)
             return
         try:
             await reactor.handle(c.event, attempt=c.attempts)
@@ -139,7 +147,7 @@ class OutboxWorker:
         except GiveUp as exc:
             self.dead += 1
             log.error("delivery %s to %s dead: %s", c.event.id, c.reactor, exc)
-            await self.store.fail_delivery(c.id, worker=self.worker_id, error=str(exc), retry_at=None)
+            await self._record(c, str(exc), retry_at=None)
         except Exception as exc:
             self.failures += 1
             if self.on_failure is not None:
@@ -158,44 +166,56 @@ class OutboxWorker:
                 c.attempts,
                 exc,
             )
-            await self.store.fail_delivery(
-                c.id, worker=self.worker_id, error=f"{type(exc).__name__}: {exc}", retry_at=retry_at
-            )
+            await self._record(c, f"{type(exc).__name__}: {exc}", retry_at=retry_at)
         else:
-            if await self.store.complete_delivery(c.id, worker=self.worker_id, now=self.clock.now()):
-                self.delivered += 1
+            await self._record(c, None, retry_at=None)
+
+    async def _record(self, c: ClaimedDelivery, error: str | None, *, retry_at: datetime | None) -> None:
+        """Record the outcome of an attempt, retrying through a database blip (the side effect is done)."""
+
+        async def write() -> bool:
+            if error is None:
+                return await self.store.complete_delivery(c.id, worker=self.worker_id, now=self.clock.now())
+            await self.store.fail_delivery(c.id, worker=self.worker_id, error=error, retry_at=retry_at)
+            return False
+
+        try:
+            done = await persist(
+                write, what=f"recording delivery {c.id}", logger=log, sleep=self.sleep,
+                give_up_after=self.lease.total_seconds(),
+            )  # fmt: skip
+        except Exception:  # logged by persist; the lease runs out and the delivery is claimed again
+            return
+        if done:
+            self.delivered += 1
 
     # -- the background loop ---------------------------------------------------------------
 
     def start(self) -> None:
         """Run the worker loop in the background."""
-        if self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(self._loop(), name=f"outbox:{self.worker_id}")
+        self._loop_task.start(self._loop)
 
     async def stop(self) -> None:
         """Stop the loop (in-flight deliveries are cancelled and resumed by the next start)."""
-        self._stopping = True
-        await cancel_and_wait(self._task)
-        self._task = None
+        await self._loop_task.stop()
 
     async def _loop(self) -> None:
-        while not self._stopping:
+        while True:
             self._wake.clear()
             try:
                 handled = await self.run_once()
+                nxt = None if handled else await self.store.next_delivery_due()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox round failed")
-                handled = 0
+            except Exception as exc:
+                delay = self.backoff.failed()
+                log_failure(log, "outbox round", exc, self.backoff, delay)
+                await self.sleep(delay)
+                continue
+            log_recovery(log, "outbox round", self.backoff)
             if handled:
                 continue
             timeout = self.poll_interval
-            try:
-                nxt = await self.store.next_delivery_due()
-            except Exception:
-                nxt = None
             if nxt is not None:
                 timeout = max(0.0, min(timeout, (nxt - self.clock.now()).total_seconds()))
             with contextlib.suppress(TimeoutError):

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from bot.background import cancel_and_wait
+from bot.background import Backoff, LoopTask, Sleep, log_failure, log_recovery, persist
 from bot.db.store import ClaimedTimer, Store, new_worker_id
 from bot.domain.ports import Clock
 
@@ -30,6 +30,8 @@ class Scheduler:
         poll_interval: float = 1.0,
         worker_id: str | None = None,
         concurrency: int = 8,
+        sleep: Sleep = asyncio.sleep,
+        backoff: Backoff | None = None,
     ) -> None:
         self.concurrency = concurrency
         self.store = store
@@ -40,7 +42,14 @@ class Scheduler:
         self.poll_interval = poll_interval
         self.worker_id = worker_id or new_worker_id("timers")
         self.handlers: dict[str, TimerHandler] = {}
-        self._task: asyncio.Task[None] | None = None
+        self.sleep = sleep  # every wait of the loop goes through it (tests pass one that does not wait)
+        self.backoff = backoff or Backoff()
+        self._loop_task = LoopTask(f"timers:{self.worker_id}")
+
+    @property
+    def running(self) -> bool:
+        """True while the timer loop runs."""
+        return self._loop_task.running
 
     def register(self, kind: str, handler: TimerHandler) -> None:
         """Run `handler` when a timer of `kind` fires."""
@@ -61,6 +70,8 @@ class Scheduler:
 
     async def _fire(self, t: ClaimedTimer) -> None:
         handler = self.handlers.get(t.kind)
+        error: str | None = None
+        retry = None
         try:
             if handler is None:
                 raise LookupError(f"no handler for timer kind {t.kind!r}")
@@ -69,40 +80,47 @@ class Scheduler:
             raise
         except Exception as exc:
             retry = self.clock.now() + self.retry_delay if t.attempts < self.max_attempts else None
+            error = str(exc) or type(exc).__name__
             log.warning("timer %s failed (attempt %s): %s", t.key, t.attempts, exc)
+
+        async def finish() -> None:
             await self.store.finish_timer(
-                t.id,
-                worker=self.worker_id,
-                now=self.clock.now(),
-                error=str(exc) or type(exc).__name__,
-                retry_at=retry,
+                t.id, worker=self.worker_id, now=self.clock.now(), error=error, retry_at=retry
             )
-        else:
-            await self.store.finish_timer(t.id, worker=self.worker_id, now=self.clock.now())
+
+        try:
+            # The handler ran: its outcome must be recorded, through a database blip too, or it runs again.
+            await persist(
+                finish, what=f"recording timer {t.key}", logger=log, sleep=self.sleep,
+                give_up_after=self.lease.total_seconds(),
+            )  # fmt: skip
+        except Exception:  # logged by persist; the lease runs out and the timer is claimed again
+            return
 
     def start(self) -> None:
         """Run the timer loop in the background."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name=f"timers:{self.worker_id}")
+        self._loop_task.start(self._loop)
 
     async def stop(self) -> None:
         """Stop the loop."""
-        await cancel_and_wait(self._task)
-        self._task = None
+        await self._loop_task.stop()
 
     async def _loop(self) -> None:
         while True:
             try:
                 fired = await self.run_due()
+                nxt = None if fired else await self.store.next_timer_due()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("timer round failed")
-                fired = 0
+            except Exception as exc:
+                delay = self.backoff.failed()
+                log_failure(log, "timer round", exc, self.backoff, delay)
+                await self.sleep(delay)
+                continue
+            log_recovery(log, "timer round", self.backoff)
             if fired:
                 continue
-            nxt = await self.store.next_timer_due()
             timeout = self.poll_interval
             if nxt is not None:
                 timeout = max(0.05, min(timeout, (nxt - self.clock.now()).total_seconds()))
-            await asyncio.sleep(timeout)
+            await self.sleep(timeout)

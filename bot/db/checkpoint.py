@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.background import cancel_and_wait
+from bot.background import Backoff, LoopTask, log_failure, log_recovery
 from bot.worker_threads import WorkerThreads
 
 log = logging.getLogger("warroom.db")
@@ -54,8 +54,14 @@ class WalCheckpointer:
         self._connect = connect or _connect
         self._conn: sqlite3.Connection | None = None  # used by self._thread's jobs only, closed once they end
         self._thread = WorkerThreads(f"sqlite-checkpoint-{Path(path).name}")
-        self._task: asyncio.Task[None] | None = None
+        self._loop_task = LoopTask("sqlite-checkpoint")
         self._kick = asyncio.Event()
+        self.backoff = Backoff(base=interval, cap=max(interval, 30.0))
+
+    @property
+    def running(self) -> bool:
+        """True while the checkpoint loop runs."""
+        return self._loop_task.running
 
     def _checkpoint(self) -> CheckpointResult:
         if self._conn is None:
@@ -80,24 +86,29 @@ class WalCheckpointer:
         self._kick.set()
 
     async def _loop(self) -> None:
+        delay = self.interval
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), self.interval)
+                await asyncio.wait_for(self._kick.wait(), delay)
             self._kick.clear()
             try:
                 await self.run_once()
-            except sqlite3.Error as exc:  # the next run tries again; the autocheckpoint is the safety net
-                log.warning("WAL checkpoint failed: %s", exc)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the next run tries again; the autocheckpoint is the safety net
+                delay = self.backoff.failed()
+                log_failure(log, "WAL checkpoint", exc, self.backoff, delay)
+            else:
+                log_recovery(log, "WAL checkpoint", self.backoff)
+                delay = self.interval
 
     def start(self) -> None:
         """Start checkpointing in the background."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="sqlite-checkpoint")
+        self._loop_task.start(self._loop)
 
     async def stop(self) -> None:
         """Stop, and close the connection once a checkpoint still running in the thread has finished."""
-        await cancel_and_wait(self._task)
-        self._task = None
+        await self._loop_task.stop()
         thread, self._thread = self._thread, WorkerThreads(self._thread.name)  # a later start gets a new thread
         await thread.close(self._close)
 

@@ -216,6 +216,25 @@ class PostgresServer:
         with psycopg.connect(self.conninfo(), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
+    def block_connections(self, name: str) -> int:
+        """An outage of one database: refuse new connections and end every open one; how many were ended."""
+        with psycopg.connect(self.conninfo(), autocommit=True) as conn:
+            conn.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(sql.Identifier(name)))
+            ended = conn.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s", (name,)
+            ).fetchone()
+        return int(ended[0]) if ended else 0
+
+    def allow_connections(self, name: str) -> None:
+        """End an outage begun by block_connections."""
+        with psycopg.connect(self.conninfo(), autocommit=True) as conn:
+            conn.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(sql.Identifier(name)))
+
+
+def db_name(url: str) -> str:
+    """The database name of a SQLAlchemy or libpq URL."""
+    return url.rsplit("/", 1)[1].split("?", 1)[0]
+
 
 def unique_db_name(hint: str = "") -> str:
     """A fresh database name: `t_<hint>_<random>`, lower-case, at most 63 bytes."""
