@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.config import ConfigError, Settings, check_config, load_settings
+from bot.db.owner import DatabaseInUse, SqliteOwner
 from bot.exposure import exposure_problems, http_url, loopback_url
 from bot.redact import Redactor, install_log_redaction
 
@@ -40,11 +41,31 @@ def _settings() -> Settings:
         raise SystemExit(2) from None
 
 
-def cmd_migrate(settings: Settings) -> int:
-    """Apply database migrations."""
-    from bot.db.migrate import upgrade
+def _own_sqlite_file(settings: Settings, purpose: str) -> SqliteOwner | None:
+    """Take the SQLite file for this process (None on PostgreSQL); DatabaseInUse when another holds it."""
+    owner = SqliteOwner.for_url(settings.database_url)
+    if owner is not None:
+        owner.acquire(purpose=purpose)
+    return owner
 
-    upgrade(settings.database_url)
+
+def cmd_migrate(settings: Settings) -> int:
+    """Apply database migrations (on PostgreSQL one process at a time; SQLite: not under a running bot)."""
+    from bot.db.migrate import MigrationLockTimeout, upgrade
+
+    try:
+        owner = _own_sqlite_file(settings, "warroom migrate")
+    except DatabaseInUse as exc:
+        print(f"warroom migrate: {exc}", file=sys.stderr)
+        return 1
+    try:
+        upgrade(settings.database_url)
+    except MigrationLockTimeout as exc:
+        print(f"warroom migrate: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if owner is not None:
+            owner.release()
     print(f"database migrated to head ({settings.database_url_display})")
     return 0
 
@@ -70,6 +91,19 @@ async def _audit(settings: Settings) -> int:
 
 
 async def _serve(settings: Settings, *, migrate: bool) -> int:
+    try:
+        owner = _own_sqlite_file(settings, "warroom serve")
+    except DatabaseInUse as exc:
+        print(f"warroom serve: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return await _serve_owned(settings, migrate=migrate)
+    finally:
+        if owner is not None:
+            owner.release()
+
+
+async def _serve_owned(settings: Settings, *, migrate: bool) -> int:
     import uvicorn
 
     from bot.bootstrap import build
@@ -79,9 +113,13 @@ async def _serve(settings: Settings, *, migrate: bool) -> int:
             log.error("refusing to start: %s", problem)
         return 2
     if migrate:
-        from bot.db.migrate import upgrade
+        from bot.db.migrate import MigrationLockTimeout, upgrade
 
-        await asyncio.to_thread(upgrade, settings.database_url)
+        try:
+            await asyncio.to_thread(upgrade, settings.database_url)
+        except MigrationLockTimeout as exc:
+            print(f"warroom serve: {exc}", file=sys.stderr)
+            return 1
     # IPPROTO_TCP (not 0) so asyncio turns on TCP_NODELAY for accepted connections; with proto 0 every
     # response waits ~40 ms on Nagle + delayed ACK.
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET

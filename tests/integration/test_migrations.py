@@ -114,3 +114,24 @@ def test_sqlite_active_keys_are_rewritten_by_0004(tmp_path):
 @pytest.mark.postgres
 def test_postgres_active_keys_are_rewritten_by_0004(pg_url):
     _rekey_case(pg_url)
+
+
+@pytest.mark.postgres
+def test_postgres_migrations_wait_for_the_lock_and_time_out_clearly(pg_url):
+    import psycopg
+
+    from bot.db.migrate import MIGRATION_LOCK, MigrationLockTimeout
+    from tests.servers.postgres import pg_dsn
+
+    with psycopg.connect(pg_dsn(pg_url), autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))  # another process is migrating
+        with pytest.raises(MigrationLockTimeout, match="migration lock"):
+            upgrade(pg_url, wait=0.3)
+        engine = create_engine(sync_url(pg_url))
+        try:
+            with engine.connect() as conn:
+                assert "alembic_version" not in inspect(conn).get_table_names(), "nothing ran without the lock"
+        finally:
+            engine.dispose()
+    upgrade(pg_url)  # the lock went with the other connection
+    assert head_revision() is not None
