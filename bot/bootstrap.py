@@ -218,6 +218,7 @@ def build(
     def failed(reactor_name: str) -> None:
         telemetry.delivery_failures[reactor_name] += 1
 
+    lease = timedelta(seconds=settings.outbox_lease_seconds)  # deliveries and timers alike
     outbox = OutboxWorker(
         store,
         [reactor],
@@ -227,12 +228,12 @@ def build(
             base_delay=settings.outbox_base_delay,
             max_delay=settings.outbox_max_delay,
         ),
-        lease=timedelta(seconds=settings.outbox_lease_seconds),
+        lease=lease,
         poll_interval=poll_interval,
         on_failure=failed,
     )
     store.on_commit(outbox.wake)
-    scheduler = Scheduler(store, clock=clock, poll_interval=poll_interval)
+    scheduler = Scheduler(store, clock=clock, lease=lease, poll_interval=poll_interval)
 
     async def refresh_card(timer: ClaimedTimer) -> None:
         if timer.incident_id is not None:
