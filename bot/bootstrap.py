@@ -22,11 +22,13 @@ from starlette.routing import Mount
 from bot.background import loops_detail
 from bot.clock import SystemClock
 from bot.config import AppConfig, Settings, load_config
-from bot.db.store import ClaimedTimer, Store
+from bot.db.processes import ProcessTable
+from bot.db.store import ClaimedTimer, Store, new_worker_id
 from bot.domain.cards import SlaTargets
 from bot.domain.ports import ChatRoom, Clock
 from bot.domain.text import visible
 from bot.exposure import exposure_problems
+from bot.heartbeat import Heartbeat
 from bot.outbox import OutboxWorker, RetryPolicy
 from bot.redact import RedactingChatRoom, Redactor, install_log_redaction
 from bot.scheduler import Scheduler
@@ -72,6 +74,7 @@ class Container:
     bolt: AsyncApp
     outbox: OutboxWorker
     scheduler: Scheduler
+    heartbeat: Heartbeat
     app: Starlette
     local: LocalSlack | None = None
     socket: SocketModeLink | None = None
@@ -88,10 +91,15 @@ class Container:
             released = await self.store.release_inflight()
             if released:
                 log.info("resumed %s deliveries left in flight by the previous run", released)
+        try:
+            await self.heartbeat.register()  # first: work an earlier run of this instance left is ours again
+        except Exception as exc:  # the heartbeat loop registers once the database answers
+            log.warning("could not register this process yet: %s: %s", type(exc).__name__, exc)
         self.store.start_background()
         self.outbox.start()
         self.outbox.wake()
         self.scheduler.start()
+        self.heartbeat.start()
         if self.socket is not None:
             try:
                 await self.socket.start()
@@ -105,12 +113,13 @@ class Container:
             await self.socket.stop()
         await self.outbox.stop()
         await self.scheduler.stop()
+        await self.heartbeat.stop()  # after the workers: releases what they left in flight, for the others
         await self.store.dispose()
         self._started = False
 
     def loops(self) -> dict[str, bool]:
         """Each background loop of this process, and whether it is running."""
-        loops = {"outbox": self.outbox.running, "timers": self.scheduler.running}
+        loops = {"outbox": self.outbox.running, "timers": self.scheduler.running, "heartbeat": self.heartbeat.running}
         if self.store.checkpointer is not None:
             loops["wal-checkpoints"] = self.store.checkpointer.running
         return loops
@@ -158,8 +167,13 @@ def build(
     poll_interval: float = 1.0,
     cert_fetcher: CertFetcher | None = None,
     sns_confirm: Callable[[str], Awaitable[None]] | None = None,
+    instance: str | None = None,
 ) -> Container:
-    """Wire the bot. Nothing is started or connected until `Container.start()`."""
+    """Wire the bot. Nothing is started or connected until `Container.start()`.
+
+    `instance` names this process across restarts (WARROOM_INSTANCE_NAME wins; the CLI passes host:port);
+    without either, each run is its own instance.
+    """
     if problems := exposure_problems(settings):
         raise ValueError("; ".join(problems))
     clock = clock or SystemClock()
@@ -219,6 +233,7 @@ def build(
         telemetry.delivery_failures[reactor_name] += 1
 
     lease = timedelta(seconds=settings.outbox_lease_seconds)  # deliveries and timers alike
+    process_id = new_worker_id("p")  # claimed_by of every delivery and timer this process works on
     outbox = OutboxWorker(
         store,
         [reactor],
@@ -231,9 +246,14 @@ def build(
         lease=lease,
         poll_interval=poll_interval,
         on_failure=failed,
+        worker_id=process_id,
     )
     store.on_commit(outbox.wake)
-    scheduler = Scheduler(store, clock=clock, lease=lease, poll_interval=poll_interval)
+    scheduler = Scheduler(store, clock=clock, lease=lease, poll_interval=poll_interval, worker_id=process_id)
+    heartbeat = Heartbeat(
+        ProcessTable(store), clock=clock, process_id=process_id, instance=settings.instance_name or instance,
+        interval=settings.heartbeat_seconds, holders=[outbox, scheduler],
+    )  # fmt: skip
 
     async def refresh_card(timer: ClaimedTimer) -> None:
         if timer.incident_id is not None:
@@ -318,6 +338,7 @@ def build(
         bolt=bolt,
         outbox=outbox,
         scheduler=scheduler,
+        heartbeat=heartbeat,
         app=create_app(http_deps, lifespan=lifespan),
         local=local,
         socket=socket,

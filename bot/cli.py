@@ -127,7 +127,7 @@ async def _serve_owned(settings: Settings, *, migrate: bool) -> int:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((settings.host, settings.port))
     host, port = sock.getsockname()[:2]
-    container = build(settings)
+    container = build(settings, instance=f"{socket.gethostname()}:{port}")
     base = http_url(host, port)
     container.set_public_url(loopback_url(host, port))  # the emulator answers loopback clients only
     server = uvicorn.Server(

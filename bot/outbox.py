@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.background import Backoff, LoopTask, Sleep, log_failure, log_recovery, persist
+from bot.background import Backoff, Sleep, persist
+from bot.claims import ClaimWorker
 from bot.db.store import ClaimedDelivery, Store, new_worker_id
 from bot.domain.events import Event
 from bot.domain.ports import Clock
@@ -64,8 +63,10 @@ class RetryPolicy:
         return d
 
 
-class OutboxWorker:
+class OutboxWorker(ClaimWorker[ClaimedDelivery]):
     """Claims due deliveries and hands them to reactors; one in flight per incident and reactor."""
+
+    what = "delivery"
 
     def __init__(
         self,
@@ -76,50 +77,34 @@ class OutboxWorker:
         policy: RetryPolicy | None = None,
         lease: timedelta = timedelta(seconds=60),
         poll_interval: float = 1.0,
-        batch: int = 50,
+        batch: int = 16,
         worker_id: str | None = None,
         on_failure: Callable[[str], None] | None = None,
         sleep: Sleep = asyncio.sleep,
         backoff: Backoff | None = None,
+        attempt_timeout: float = 600.0,
     ) -> None:
+        worker_id = worker_id or new_worker_id("outbox")
+        super().__init__(
+            clock=clock, lease=lease, capacity=batch, poll_interval=poll_interval, worker_id=worker_id,
+            sleep=sleep, backoff=backoff, attempt_timeout=attempt_timeout, logger=log, loop_name=f"outbox:{worker_id}",
+        )  # fmt: skip
         self.on_failure = on_failure
         self.store = store
         self.reactors = {r.name: r for r in reactors}
-        self.clock = clock
         self.policy = policy or RetryPolicy()
-        self.lease = lease
-        self.poll_interval = poll_interval
-        self.batch = batch
-        self.worker_id = worker_id or new_worker_id("outbox")
-        self.sleep = sleep  # the loop's backoff waits go through it (tests pass one that does not wait)
-        self.backoff = backoff or Backoff()
-        self._wake = asyncio.Event()
-        self._loop_task = LoopTask(f"outbox:{self.worker_id}")
         self.delivered = 0
         self.failures = 0
         self.dead = 0
 
     @property
-    def running(self) -> bool:
-        """True while the delivery loop runs."""
-        return self._loop_task.running
-
-    def wake(self) -> None:
-        """Ask the worker to look for work now (called after a commit)."""
-        self._wake.set()
+    def batch(self) -> int:
+        """At most this many deliveries are claimed and in flight at once."""
+        return self.capacity
 
     async def run_once(self) -> int:
         """Claim and deliver one round of due deliveries; return how many were handled."""
-        claimed = await self.store.claim_deliveries(
-            worker=self.worker_id, now=self.clock.now(), lease=self.lease, limit=self.batch
-        )
-        if not claimed:
-            return 0
-        by_chain: dict[tuple[str, str], list[ClaimedDelivery]] = defaultdict(list)
-        for c in claimed:
-            by_chain[(c.reactor, c.event.chain)].append(c)
-        await asyncio.gather(*(self._deliver_in_order(items) for items in by_chain.values()))
-        return len(claimed)
+        return await self.claim_and_run()
 
     async def drain(self, max_rounds: int = 1000) -> int:
         """Deliver until nothing is due now (tests and CLI); return the number handled."""
@@ -131,17 +116,26 @@ class OutboxWorker:
             total += n
         return total
 
-    async def _deliver_in_order(self, items: list[ClaimedDelivery]) -> None:
-        for c in items:
-            await self._deliver(c)
+    async def _claim(self, now: datetime, limit: int) -> list[ClaimedDelivery]:
+        return await self.store.claim_deliveries(worker=self.worker_id, now=now, lease=self.lease, limit=limit)
 
-    async def _deliver(self, c: ClaimedDelivery) -> None:
+    async def _next_due(self) -> datetime | None:
+        return await self.store.next_delivery_due()
+
+    async def _renew(self, ids: list[int], until: datetime) -> set[int]:
+        return await self.store.renew_deliveries(worker=self.worker_id, ids=ids, until=until)
+
+    def _id(self, item: ClaimedDelivery) -> int:
+        return item.id
+
+    async def _work(self, c: ClaimedDelivery) -> None:
         reactor = self.reactors.get(c.reactor)
         if reactor is None:
             await self._record(c, "no such reactor", retry_at=None)
             return
         try:
-            await reactor.handle(c.event, attempt=c.attempts)
+            async with asyncio.timeout(self.attempt_timeout):
+                await reactor.handle(c.event, attempt=c.attempts)
         except asyncio.CancelledError:
             raise
         except GiveUp as exc:
@@ -164,7 +158,7 @@ class OutboxWorker:
                 c.event.kind,
                 c.reactor,
                 c.attempts,
-                exc,
+                exc if str(exc) else type(exc).__name__,
             )
             await self._record(c, f"{type(exc).__name__}: {exc}", retry_at=retry_at)
         else:
@@ -188,35 +182,3 @@ class OutboxWorker:
             return
         if done:
             self.delivered += 1
-
-    # -- the background loop ---------------------------------------------------------------
-
-    def start(self) -> None:
-        """Run the worker loop in the background."""
-        self._loop_task.start(self._loop)
-
-    async def stop(self) -> None:
-        """Stop the loop (in-flight deliveries are cancelled and resumed by the next start)."""
-        await self._loop_task.stop()
-
-    async def _loop(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                handled = await self.run_once()
-                nxt = None if handled else await self.store.next_delivery_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                delay = self.backoff.failed()
-                log_failure(log, "outbox round", exc, self.backoff, delay)
-                await self.sleep(delay)
-                continue
-            log_recovery(log, "outbox round", self.backoff)
-            if handled:
-                continue
-            timeout = self.poll_interval
-            if nxt is not None:
-                timeout = max(0.0, min(timeout, (nxt - self.clock.now()).total_seconds()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)

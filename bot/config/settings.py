@@ -48,6 +48,11 @@ class Settings(BaseSettings):
       starting at the base delay and capped at the max delay (1.0 / 300).
     - `WARROOM_OUTBOX_LEASE_SECONDS`: how long a claimed delivery or timer stays leased to one worker
       before another replica may take it over (60).
+    - `WARROOM_HEARTBEAT_SECONDS`: how often each process records that it is alive and renews the claims
+      of the work it is running (1.0); a process silent for 5 beats is taken for dead and the others
+      take over its work.
+    - `WARROOM_INSTANCE_NAME`: this process's name across restarts (default: host name and port); a
+      restarted instance takes back the work its previous run left in flight at once.
     - `WARROOM_LOCAL_MODE`: true/false forces local mode on or off; unset = local mode when
       `SLACK_BOT_TOKEN` is not set.
     - `WARROOM_LOCAL_MODE_PUBLIC`: local mode refuses to listen on a non-loopback `WARROOM_HOST` unless
@@ -135,6 +140,8 @@ class Settings(BaseSettings):
     outbox_base_delay: float = Field(default=1.0, ge=0, validation_alias="WARROOM_OUTBOX_BASE_DELAY")
     outbox_max_delay: float = Field(default=300.0, ge=0, validation_alias="WARROOM_OUTBOX_MAX_DELAY")
     outbox_lease_seconds: float = Field(default=60.0, gt=0, validation_alias="WARROOM_OUTBOX_LEASE_SECONDS")
+    heartbeat_seconds: float = Field(default=1.0, gt=0, le=60, validation_alias="WARROOM_HEARTBEAT_SECONDS")
+    instance_name: str | None = Field(default=None, max_length=200, validation_alias="WARROOM_INSTANCE_NAME")
     local_mode_setting: bool | None = Field(default=None, validation_alias="WARROOM_LOCAL_MODE")
     slack_rate_scale: float = Field(default=1.0, ge=0, validation_alias="WARROOM_SLACK_RATE_SCALE")
     local_mode_public: bool = Field(default=False, validation_alias="WARROOM_LOCAL_MODE_PUBLIC")

@@ -505,6 +505,24 @@ class Store:
                 .values(**values)
             )
 
+    async def renew_deliveries(self, *, worker: str, ids: list[int], until: datetime) -> set[int]:
+        """Extend the lease of deliveries still claimed by `worker`; the ids that were (the rest are lost)."""
+        return await self._renew(DeliveryRow, worker=worker, ids=ids, until=until)
+
+    async def _renew(
+        self, row: type[DeliveryRow] | type[TimerRow], *, worker: str, ids: list[int], until: datetime
+    ) -> set[int]:
+        if not ids:
+            return set()
+        stmt = (
+            update(row)
+            .where(row.id.in_(ids), row.claimed_by == worker, row.status == INFLIGHT)
+            .values(claimed_until=until)
+            .returning(row.id)
+        )
+        async with self.transaction() as tx:
+            return {int(i) for i in (await tx.session.execute(stmt)).scalars()}
+
     async def release_inflight(self) -> int:
         """Return every in-flight delivery to pending (single-process SQLite start-up recovery)."""
         async with self.transaction() as tx:
@@ -582,6 +600,10 @@ class Store:
             await tx.session.execute(
                 update(TimerRow).where(TimerRow.id == timer_id, TimerRow.claimed_by == worker).values(**values)
             )
+
+    async def renew_timers(self, *, worker: str, ids: list[int], until: datetime) -> set[int]:
+        """Extend the lease of timers still claimed by `worker`; the ids that were."""
+        return await self._renew(TimerRow, worker=worker, ids=ids, until=until)
 
     async def next_timer_due(self) -> datetime | None:
         """When the earliest pending timer falls due."""

@@ -197,3 +197,20 @@ class SilenceRow(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
     expired_at: Mapped[datetime | None]
+
+
+class ProcessRow(Base):
+    """A running warroom process: its heartbeat tells the others it is alive and holds its claims.
+
+    `id` is what the process writes as `claimed_by` on the deliveries and timers it works on; `instance`
+    names the process across restarts (host and port, or WARROOM_INSTANCE_NAME).
+    """
+
+    __tablename__ = "processes"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    instance: Mapped[str] = mapped_column(String(200), index=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int]
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime] = mapped_column(index=True)

@@ -28,6 +28,7 @@ TABLES = {
     "deliveries",
     "timers",
     "inbound_seen",
+    "processes",
 }
 
 
@@ -135,3 +136,30 @@ def test_postgres_migrations_wait_for_the_lock_and_time_out_clearly(pg_url):
             engine.dispose()
     upgrade(pg_url)  # the lock went with the other connection
     assert head_revision() is not None
+
+
+def _processes_round_trip(url: str) -> None:
+    """0005 adds the processes table and takes it away again on downgrade."""
+    upgrade(url)
+    engine = create_engine(sync_url(url))
+    try:
+        command.downgrade(alembic_config(url), "0004_active_key_locality")
+        with engine.connect() as conn:
+            assert "processes" not in inspect(conn).get_table_names()
+        upgrade(url)
+        with engine.connect() as conn:
+            assert "processes" in inspect(conn).get_table_names()
+            assert {c["name"] for c in inspect(conn).get_columns("processes")} == {
+                "id", "instance", "host", "pid", "started_at", "heartbeat_at",
+            }  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_processes_table_up_and_down(tmp_path):
+    _processes_round_trip(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
+
+
+@pytest.mark.postgres
+def test_postgres_processes_table_up_and_down(pg_url):
+    _processes_round_trip(pg_url)

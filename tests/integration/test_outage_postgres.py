@@ -66,7 +66,7 @@ async def test_timers_and_deliveries_complete_after_a_database_outage(pg_url, po
     scheduler.register("reminder", fire)
     async with store.transaction() as tx:
         for i in range(TIMERS):
-            await tx.schedule_timer(kind="reminder", key=f"t{i}", due_at=clock.now() + timedelta(seconds=60 + i))
+            await tx.schedule_timer(kind="reminder", key=f"t{i}", due_at=clock.now() + timedelta(seconds=10 + i))
     for i in range(INCIDENTS):
         await incidents.declare(deps, title=f"incident {i}", severity=Severity.SEV3, actor="U1")
     outbox.start()
@@ -75,7 +75,7 @@ async def test_timers_and_deliveries_complete_after_a_database_outage(pg_url, po
     try:
         await eventually(lambda: reactor.entered == INCIDENTS, timeout=10)
         assert postgres_server.block_connections(db) > 0, "the outage ended open connections"
-        clock.advance(seconds=120)  # every timer falls due while the database is away
+        clock.advance(seconds=30)  # every timer falls due while the database is away (leases: 60 s)
         reactor.gate.set()  # the deliveries finish while their completion cannot be written
         await asyncio.sleep(OUTAGE_SECONDS)  # the outage itself; nothing waits for a timer here
         assert not fired, "nothing could fire without the database"

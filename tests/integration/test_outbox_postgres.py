@@ -113,3 +113,31 @@ async def test_timers_fire_once_across_two_schedulers(pg_deps):
 
     await asyncio.gather(*(run(s) for s in scheds))
     assert len(fired) == 60 and set(fired.values()) == {1}
+
+
+async def test_survivor_releases_a_dead_process_s_claims_on_postgres(pg_deps):
+    from datetime import timedelta
+
+    from bot.db.processes import ProcessTable
+    from bot.heartbeat import Heartbeat
+
+    clock = ManualClock()
+    rec = SlowRecorder()
+    for s in pg_deps:
+        s.subscribe(rec.name, rec.wants)
+    deps = Deps(store=pg_deps[0], clock=clock)
+    for i in range(5):
+        await incidents.declare(deps, title=f"incident {i}", severity=Severity.SEV3, actor="U1")
+    beats = [
+        Heartbeat(ProcessTable(s), clock=clock, process_id=f"p{n}", instance=f"host:{n}") for n, s in enumerate(pg_deps)
+    ]
+    for b in beats:
+        await b.register()
+    dead = await pg_deps[0].claim_deliveries(worker="p0", now=clock.now(), lease=timedelta(seconds=60))
+    assert len(dead) == 5
+    clock.advance(seconds=6)  # p0 stopped beating 6 s ago
+    released = await beats[1].beat_once()
+    assert released.processes == ["p0"] and released.deliveries == 5
+    survivor = OutboxWorker(pg_deps[1], [rec], clock=clock, worker_id="p1")
+    assert await survivor.drain() == 5
+    assert await pg_deps[1].delivery_counts() == {"done": 5}
