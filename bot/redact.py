@@ -7,6 +7,7 @@ import html
 import logging
 import re
 from collections.abc import Iterable
+from datetime import datetime
 
 from bot.domain.cards import Button, TriageCard
 from bot.domain.ports import ChannelInfo, ChatMessage, ChatRoom
@@ -188,6 +189,14 @@ class RedactingChatRoom:
     def plain(self, markup: str) -> str:
         """Delegates (inbound text is stored as written; it is redacted on its way out)."""
         return self.inner.plain(markup)
+
+    async def find_marked(self, channel_id: str, marker: str, *, since: datetime) -> str | None:
+        """Delegates."""
+        return await self.inner.find_marked(channel_id, marker, since=since)
+
+    async def delete_message(self, channel_id: str, ts: str) -> None:
+        """Delegates."""
+        await self.inner.delete_message(channel_id, ts)
 
 
 class RedactingFilter(logging.Filter):

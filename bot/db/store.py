@@ -21,6 +21,7 @@ from bot.db.checkpoint import WalCheckpointer
 from bot.db.engine import make_engine, make_scan_engine, sqlite_file
 from bot.db.sqlite_inline import InlineConnection
 from bot.db.tables import (
+    ChatPostRow,
     DeliveryRow,
     EventRow,
     InboundSeenRow,
@@ -129,6 +130,14 @@ _SCHEDULE_TIMER = tuple(
     .on_conflict_do_nothing(index_elements=["key"])
     for ins in (sqlite.insert, postgresql.insert)
 )  # fmt: skip
+_RECORD_CHAT_POST = tuple(
+    ins(cast(Table, ChatPostRow.__table__))
+    .values(
+        key=bindparam("key"), channel_id=bindparam("channel_id"), ts=bindparam("ts"), posted_at=bindparam("posted_at")
+    )
+    .on_conflict_do_nothing(index_elements=["key"])
+    for ins in (sqlite.insert, postgresql.insert)
+)
 # Core (not ORM) inserts for the log: nothing reads these rows back through the session in the same unit of
 # work, and an ORM flush per event cost more than the rest of an append.
 _INSERT_EVENT = cast(Table, EventRow.__table__).insert().returning(cast(Table, EventRow.__table__).c.id)
@@ -316,6 +325,21 @@ class Tx:
         self.session.add(InboundSeenRow(key=key, seen_at=at))
         await self.session.flush()
         return True
+
+    # -- messages posted once --------------------------------------------------------------
+
+    async def chat_post(self, key: str) -> str | None:
+        """The ts of the message posted under `key`, if one was recorded."""
+        row = await self.session.get(ChatPostRow, key)
+        return row.ts if row is not None else None
+
+    async def record_chat_post(self, key: str, *, channel_id: str, ts: str, at: datetime) -> str:
+        """Record the message posted under `key`; the ts recorded first wins and is returned (when it is
+        not `ts`, another attempt posted the same message first)."""
+        stmt = _RECORD_CHAT_POST[self._store.dialect == "postgresql"]
+        await self.session.execute(stmt, {"key": key, "channel_id": channel_id, "ts": ts, "posted_at": at})
+        kept = await self.session.execute(select(ChatPostRow.ts).where(ChatPostRow.key == key))
+        return str(kept.scalar_one())
 
     # -- timers ----------------------------------------------------------------------------
 

@@ -214,3 +214,15 @@ class ProcessRow(Base):
     pid: Mapped[int]
     started_at: Mapped[datetime]
     heartbeat_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ChatPostRow(Base):
+    """A message the bot posted, by its marker, recorded as soon as the platform gave its ts: every later
+    attempt (a retry, another process) finds it here instead of posting it again."""
+
+    __tablename__ = "chat_posts"
+
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32))
+    posted_at: Mapped[datetime]

@@ -119,3 +119,11 @@ class ChatRoom(Protocol):
     def plain(self, markup: str) -> str:
         """Plain text of something written in the platform's markup (what a user typed, a message)."""
         ...
+
+    async def find_marked(self, channel_id: str, marker: str, *, since: datetime) -> str | None:
+        """The ts of the message carrying `marker` posted since `since` (however many came after it)."""
+        ...
+
+    async def delete_message(self, channel_id: str, ts: str) -> None:
+        """Delete one of the bot's own messages (a message already gone is not an error)."""
+        ...

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
 
 from sqlalchemy.exc import IntegrityError
 
@@ -93,10 +94,10 @@ class WarRoomReactor:
             await self._post_line(incident, event, attempt)
             if event.kind in {EventKind.SEVERITY_CHANGED.value, EventKind.RESOLVED.value}:
                 await self._announce(
-                    incident,
                     Text.of(f"*{incident.ref}* ", action(event), " (", actor(event), ")"),
                     f"announce:{event.id}",
-                    attempt,
+                    since=event.at,
+                    attempt=attempt,
                 )
         except ChatError as exc:
             raise chat_failure(exc) from exc
@@ -120,10 +121,7 @@ class WarRoomReactor:
         if invitees:
             await self.chat.invite(incident.channel_id, invitees)
         if incident.card_ts is None:
-            ts = await self._find_marker(incident.channel_id, card_marker(incident.ref)) if attempt > 1 else None
-            if ts is None:
-                ts = await self.chat.post_card(incident.channel_id, triage_card(incident, self.deps.sla))
-            await self._save(incident.ref, card_ts=ts)
+            ts = await self._post_card(incident, attempt)
             await self.chat.pin(incident.channel_id, ts)
             incident.card_ts = ts
             incident = await self._catch_up_card(incident)
@@ -133,8 +131,22 @@ class WarRoomReactor:
             " — join ",
             ChannelLink(room),
         )
-        await self._announce(incident, text, f"announce:{incident.ref}", attempt)
+        await self._announce(text, f"announce:{incident.ref}", since=incident.declared_at, attempt=attempt)
         await self._record_opened(incident)
+
+    async def _post_card(self, incident: Incident, attempt: int) -> str:
+        """Post the triage card once (whoever posts it first) and save its ts on the incident."""
+        channel_id = incident.channel_id
+        assert channel_id is not None
+        ts = await self._post_once(
+            card_marker(incident.ref),
+            channel_id,
+            lambda: self.chat.post_card(channel_id, triage_card(incident, self.deps.sla)),
+            since=incident.declared_at,
+            attempt=attempt,
+        )
+        await self._save(incident.ref, card_ts=ts)
+        return ts
 
     async def _catch_up_card(self, posted: Incident) -> Incident:
         """Update the new card if the incident changed while the room was being opened; the current state.
@@ -248,10 +260,8 @@ class WarRoomReactor:
             raise chat_failure(exc) from exc
 
     async def _offer_resolve(self, incident: Incident, event: Event, attempt: int) -> None:
-        assert incident.channel_id is not None
-        marker = f"event:{event.id}"
-        if attempt > 1 and await self._find_marker(incident.channel_id, marker):
-            return
+        channel_id = incident.channel_id
+        assert channel_id is not None
         text = (
             f":large_green_circle: All {incident.alert_count} alert(s) of *{incident.ref}* are resolved. "
             "Resolve the incident when you are satisfied it is over (warroom never resolves it by itself)."
@@ -259,31 +269,73 @@ class WarRoomReactor:
         buttons = (
             (Button("Resolve incident", ActionId.RESOLVE, incident.ref, style="primary"),) if incident.is_open else ()
         )
-        await self.chat.post_text(incident.channel_id, text, marker=marker, buttons=buttons)
+        marker = f"event:{event.id}"
+        await self._post_once(
+            marker,
+            channel_id,
+            lambda: self.chat.post_text(channel_id, text, marker=marker, buttons=buttons),
+            since=event.at,
+            attempt=attempt,
+        )
 
     async def _refresh_card(self, incident: Incident) -> None:
         assert incident.channel_id is not None
         if incident.card_ts is None:
-            ts = await self.chat.post_card(incident.channel_id, triage_card(incident, self.deps.sla))
-            await self._save(incident.ref, card_ts=ts)
+            await self._post_card(incident, attempt=2)  # the room exists without its card: look before posting
             return
         await self.chat.update_card(incident.channel_id, incident.card_ts, triage_card(incident, self.deps.sla))
 
     async def _post_line(self, incident: Incident, event: Event, attempt: int) -> None:
-        assert incident.channel_id is not None
+        channel_id = incident.channel_id
+        assert channel_id is not None
         marker = f"event:{event.id}"
-        if attempt > 1 and await self._find_marker(incident.channel_id, marker):
-            return
-        await self.chat.post_text(incident.channel_id, timeline_line(event), marker=marker)
+        line = timeline_line(event)
+        await self._post_once(
+            marker,
+            channel_id,
+            lambda: self.chat.post_text(channel_id, line, marker=marker),
+            since=event.at,
+            attempt=attempt,
+        )
 
-    async def _announce(self, incident: Incident, text: Text, marker: str, attempt: int) -> None:
+    async def _announce(self, text: Text, marker: str, *, since: datetime, attempt: int) -> None:
         channel = await self.chat.ensure_channel(self.announcements)
-        if attempt > 1 and await self._find_marker(channel.id, marker):
-            return
-        await self.chat.post_text(channel.id, text, marker=marker)
+        await self._post_once(
+            marker,
+            channel.id,
+            lambda: self.chat.post_text(channel.id, text, marker=marker),
+            since=since,
+            attempt=attempt,
+        )
 
-    async def _find_marker(self, channel_id: str, marker: str) -> str | None:
-        for msg in await self.chat.recent_messages(channel_id, limit=100):
-            if marker in msg.block_ids:
-                return msg.ts
-        return None
+    async def _post_once(
+        self,
+        marker: str,
+        channel_id: str,
+        post: Callable[[], Awaitable[str]],
+        *,
+        since: datetime,
+        attempt: int,
+    ) -> str:
+        """Post a message carrying `marker` exactly once in effect, however many attempts and processes try.
+
+        Every attempt first looks in the database, where the ts is recorded as soon as the platform returns
+        it (another attempt may have posted it meanwhile). A retry also searches the channel back to `since`
+        (when the message could first have been posted), for a post whose ts was never recorded (a crash
+        between the two). If two attempts still both posted, the one recorded first stays and the other
+        deletes its copy.
+        """
+        async with self.deps.store.read() as tx:
+            ts = await tx.chat_post(marker)
+        if ts is not None:
+            return ts
+        if attempt > 1:
+            ts = await self.chat.find_marked(channel_id, marker, since=since)
+        if ts is None:
+            ts = await post()
+        async with self.deps.store.transaction() as tx:
+            kept = await tx.record_chat_post(marker, channel_id=channel_id, ts=ts, at=self.deps.clock.now())
+        if kept != ts:
+            log.warning("%s was posted twice (%s and %s): deleting the later copy", marker, kept, ts)
+            await self.chat.delete_message(channel_id, ts)
+        return kept

@@ -21,6 +21,7 @@ METHOD_TIERS = {
     "conversations.join": 3,
     "conversations.history": 3,
     "chat.update": 3,
+    "chat.delete": 3,
     "chat.postEphemeral": 4,
     "chat.getPermalink": 4,
     "pins.add": 2,

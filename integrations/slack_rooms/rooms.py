@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -30,10 +31,15 @@ REQUIRED_SCOPES: dict[str, str] = {
     "conversations.history": "channels:history",
     "chat.postMessage": "chat:write",
     "chat.update": "chat:write",
+    "chat.delete": "chat:write",
     "pins.add": "pins:write",
 }
 IGNORED_INVITE_ERRORS = {"already_in_channel", "cant_invite_self"}
 TOPIC_MAX = 250
+# How far before `since` a marker search starts: our clock and Slack's may disagree by this much.
+CLOCK_SKEW_SECONDS = 300.0
+HISTORY_PAGE = 200
+MAX_HISTORY_PAGES = 50
 
 
 def to_chat_error(exc: Exception) -> ChatError:
@@ -239,6 +245,33 @@ class SlackChatRoom:
     def plain(self, markup: str) -> str:
         """Plain text of Slack markup (what a user typed in a command, a message's text)."""
         return mrkdwn.plain(markup)
+
+    async def find_marked(self, channel_id: str, marker: str, *, since: datetime) -> str | None:
+        """Page through conversations.history back to `since` (less the clock skew) for the block id."""
+        oldest = f"{max(0.0, since.timestamp() - CLOCK_SKEW_SECONDS):.6f}"
+        cursor: str | None = None
+        for _ in range(MAX_HISTORY_PAGES):
+            kw: dict[str, Any] = {"channel": channel_id, "oldest": oldest, "limit": HISTORY_PAGE}
+            if cursor:
+                kw["cursor"] = cursor
+            resp = await self._call("conversations.history", self.client.conversations_history, **kw)
+            messages: list[dict[str, Any]] = resp.get("messages", [])
+            for m in messages:
+                if marker in _message(m).block_ids:
+                    return str(m.get("ts"))
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return None
+        log.warning("gave up looking for %s in %s after %s pages", marker, channel_id, MAX_HISTORY_PAGES)
+        return None
+
+    async def delete_message(self, channel_id: str, ts: str) -> None:
+        """chat.delete of one of our own messages; one already gone is fine."""
+        try:
+            await self._call("chat.delete", self.client.chat_delete, channel=channel_id, ts=ts)
+        except ChatError as exc:
+            if exc.code != "message_not_found":
+                raise
 
 
 def _message(m: dict[str, Any]) -> ChatMessage:

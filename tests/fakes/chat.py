@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.domain.cards import Button, TriageCard
 from bot.domain.ports import ChannelInfo, ChatError, ChatMessage, NameTaken
@@ -58,6 +59,7 @@ class FakeChatRoom:
         self._ts = itertools.count(1)
         self.failures: list[ChatError] = []
         self.calls: list[str] = []
+        self.searches: list[tuple[str, str, datetime]] = []
 
     def fail_next(self, *errors: ChatError) -> None:
         self.failures.extend(errors)
@@ -143,6 +145,17 @@ class FakeChatRoom:
         self._call("recent_messages")
         msgs = list(reversed(self.channels[channel_id].messages))[:limit]
         return [ChatMessage(m.ts, m.user, m.text, (m.marker,) if m.marker else ()) for m in msgs]
+
+    async def find_marked(self, channel_id: str, marker: str, *, since: datetime) -> str | None:
+        self._call("find_marked")
+        self.searches.append((channel_id, marker, since))
+        return next((m.ts for m in self.channels[channel_id].messages if m.marker == marker), None)
+
+    async def delete_message(self, channel_id: str, ts: str) -> None:
+        self._call("delete_message")
+        msgs = self.channels[channel_id].messages
+        msgs[:] = [m for m in msgs if m.ts != ts]
+        self.channels[channel_id].pins.discard(ts)
 
     async def get_message(self, channel_id: str, ts: str) -> ChatMessage | None:
         self._call("get_message")

@@ -29,6 +29,7 @@ TABLES = {
     "timers",
     "inbound_seen",
     "processes",
+    "chat_posts",
 }
 
 
@@ -139,16 +140,16 @@ def test_postgres_migrations_wait_for_the_lock_and_time_out_clearly(pg_url):
 
 
 def _processes_round_trip(url: str) -> None:
-    """0005 adds the processes table and takes it away again on downgrade."""
+    """0005 and 0006 add the processes and chat_posts tables and take them away again on downgrade."""
     upgrade(url)
     engine = create_engine(sync_url(url))
     try:
         command.downgrade(alembic_config(url), "0004_active_key_locality")
         with engine.connect() as conn:
-            assert "processes" not in inspect(conn).get_table_names()
+            assert not {"processes", "chat_posts"} & set(inspect(conn).get_table_names())
         upgrade(url)
         with engine.connect() as conn:
-            assert "processes" in inspect(conn).get_table_names()
+            assert {"processes", "chat_posts"} <= set(inspect(conn).get_table_names())
             assert {c["name"] for c in inspect(conn).get_columns("processes")} == {
                 "id", "instance", "host", "pid", "started_at", "heartbeat_at",
             }  # fmt: skip

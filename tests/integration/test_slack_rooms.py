@@ -202,3 +202,22 @@ async def test_messages_read_back_as_plain_text(room, slack_workspace):
     slack_workspace.post(channel, "U0ALICE", "ask <@U0BOB|bob> &lt;now&gt; &amp; <!here>")
     [msg] = await room.recent_messages(info.id, limit=1)
     assert msg.text == "ask @bob <now> & @here"
+
+
+async def test_find_marked_pages_back_to_since_and_delete_removes_our_copy(room, slack_workspace):
+    from datetime import UTC, datetime, timedelta
+
+    info = await room.ensure_channel("incidents")
+    since = datetime.now(UTC)
+    wanted = await room.post_text(info.id, "INC-1 declared", marker="announce:INC-1")
+    for i in range(450):  # far more than one page, and than the last 100
+        slack_workspace.post(slack_workspace.channel(info.id), "U0BOT", f"noise {i}")
+    assert await room.find_marked(info.id, "announce:INC-1", since=since) == wanted
+    assert await room.find_marked(info.id, "announce:INC-2", since=since) is None
+    later = since + timedelta(hours=1)
+    assert await room.find_marked(info.id, "announce:INC-1", since=later) is None, "nothing before since is read"
+    pages = [c for c in slack_workspace.calls_to("conversations.history") if c.args.get("oldest")]
+    assert len(pages) >= 3 and all(int(c.args.get("limit")) == 200 for c in pages)
+    await room.delete_message(info.id, wanted)
+    await room.delete_message(info.id, wanted)  # already gone: fine
+    assert await room.find_marked(info.id, "announce:INC-1", since=since) is None
