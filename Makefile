@@ -40,6 +40,7 @@ bench: install servers
 	$(BIN)/python bench/declare_latency.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/ingest_cost.py
+	$(BIN)/python bench/processes.py
 	$(BIN)/python bench/big_body.py
 
 clean:
