@@ -45,7 +45,7 @@ async def test_paced_storm_on_two_processes_gives_one_room_card_pin_and_announce
     try:
         await asyncio.gather(*(b.wait_ready() for b in bots))
         sent = Sent()
-        await send(group_bodies(groups, per_group=4, per_body=2), bots, sent)
+        await asyncio.wait_for(send(group_bodies(groups, per_group=4, per_body=2), bots, sent), timeout=120)
         assert not sent.refused and len(sent.acknowledged) == groups * 4
         await wait_all_delivered(pg_url, groups, timeout=180)
         await asyncio.sleep(0.5)  # a late duplicate would surface now
@@ -81,7 +81,7 @@ async def test_kill_9_of_one_process_mid_storm_loses_nothing_and_is_taken_over_w
         bodies = group_bodies(groups, per_group=6, per_body=2)
         sent = Sent()
         first, rest = bodies[: len(bodies) // 2], bodies[len(bodies) // 2 :]
-        await send(first, bots, sent)
+        await asyncio.wait_for(send(first, bots, sent), timeout=120)
 
         async def victim_holds_claims() -> list[tuple]:
             return await query(
@@ -91,7 +91,7 @@ async def test_kill_9_of_one_process_mid_storm_loses_nothing_and_is_taken_over_w
                 victim.pid,
             )
 
-        ((dead_id, held),) = await asyncio.wait_for(_until(victim_holds_claims), timeout=30)
+        ((dead_id, held),) = await _until(victim_holds_claims, timeout=30)
         storm = asyncio.create_task(send(rest, bots, sent))  # requests in flight to the victim as it dies
         await asyncio.sleep(0.2)
         victim.kill()
@@ -105,10 +105,11 @@ async def test_kill_9_of_one_process_mid_storm_loses_nothing_and_is_taken_over_w
 
         await _until(resumed)
         taken_over_after = time.monotonic() - killed_at
-        await storm
+        await asyncio.wait_for(storm, timeout=120)
         retry = Sent()
         refused = [b for b in rest if any(a["fingerprint"] in sent.refused for a in b["alerts"])]
-        await send(refused, [survivor], retry)  # what the dead process never acknowledged goes to the survivor
+        # What the dead process never acknowledged goes to the survivor, as a load balancer would send it.
+        await asyncio.wait_for(send(refused, [survivor], retry), timeout=120)
         sent.acknowledged += retry.acknowledged
         await wait_all_delivered(pg_url, groups, timeout=180)
         await asyncio.sleep(0.5)
@@ -128,7 +129,9 @@ async def test_kill_9_of_one_process_mid_storm_loses_nothing_and_is_taken_over_w
     assert "Traceback" not in survivor.output(), survivor.output()[-5000:]
 
 
-async def _until(check, interval: float = 0.1):
+async def _until(check, interval: float = 0.1, timeout: float = 60):
+    deadline = time.monotonic() + timeout
     while not (result := await check()):
+        assert time.monotonic() < deadline, f"{check.__name__} not met within {timeout}s"
         await asyncio.sleep(interval)
     return result

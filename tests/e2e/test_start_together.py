@@ -37,9 +37,10 @@ async def test_two_processes_started_together_on_an_empty_postgres_both_come_up(
 async def test_a_second_process_on_one_sqlite_file_is_refused_clearly(tmp_path):
     env = serve_env(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
     first = ServeProcess(env, tmp_path / "first.log").start()
+    second = ServeProcess(env, tmp_path / "second.log")
     try:
         await first.wait_ready()
-        second = ServeProcess(env, tmp_path / "second.log").start()
+        second.start()
         assert await second.wait_exit() == 1
         assert "in use by another warroom process" in second.output()
         assert f"pid {first.pid}" in second.output()
@@ -52,6 +53,7 @@ async def test_a_second_process_on_one_sqlite_file_is_refused_clearly(tmp_path):
         assert migrate.returncode == 1 and b"in use by another warroom process" in err
         await first.wait_ready(timeout=5)  # the first one was left alone
     finally:
+        second.stop()
         first.stop()
     after = ServeProcess(env, tmp_path / "after.log").start()  # the lock went with the process
     try:
