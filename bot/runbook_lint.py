@@ -17,7 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.domain.runbook import UndefinedPlaceholder, render
+from bot.domain.golden_signals import GOLDEN_SIGNALS
+from bot.domain.runbook import BUILTIN_PLACEHOLDERS, UndefinedPlaceholder, render
 from bot.runbooks import Finding, Loaded, load_paths
 
 PROMTOOL_ENV = "WARROOM_PROMTOOL"
@@ -38,8 +39,13 @@ def find_promtool() -> str | None:
 
 
 def promql_expressions(loaded: Loaded) -> list[tuple[str, int, str]]:
-    """(path, line, expression) of every PromQL query of the loaded runbooks, rendered with sample values."""
-    out = []
+    """(path, line, expression) of every PromQL query of the loaded runbooks, rendered with sample values,
+    and of the built-in golden-signal hypotheses (named `golden-signals:<id>`, line 0)."""
+    out = [
+        (f"golden-signals:{t.id}", 0, render(t.query.promql, BUILTIN_PLACEHOLDERS))
+        for t in GOLDEN_SIGNALS
+        if t.query.promql is not None
+    ]
     for runbook in loaded.runbooks:
         values = runbook.sample_values()
         for path, query in runbook.queries():
