@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from bot.domain.golden_signals import GOLDEN_SIGNALS
+from bot.domain.neighbourhood import ScanScope, scan_queries
 from bot.domain.runbook import BUILTIN_PLACEHOLDERS, UndefinedPlaceholder, render
 from bot.runbooks import Finding, Loaded, load_paths
 
@@ -40,12 +41,14 @@ def find_promtool() -> str | None:
 
 def promql_expressions(loaded: Loaded) -> list[tuple[str, int, str]]:
     """(path, line, expression) of every PromQL query of the loaded runbooks, rendered with sample values,
-    and of the built-in golden-signal hypotheses (named `golden-signals:<id>`, line 0)."""
+    and of the built-in golden-signal hypotheses and scan queries (named `golden-signals:<id>`, `scan:<name>`)."""
     out = [
         (f"golden-signals:{t.id}", 0, render(t.query.promql, BUILTIN_PLACEHOLDERS))
         for t in GOLDEN_SIGNALS
         if t.query.promql is not None
     ]
+    scope = ScanScope("checkout", "shop", ("payments.api", "postgres"))
+    out.extend((f"scan:{q.name}", 0, q.promql) for q in scan_queries(scope))
     for runbook in loaded.runbooks:
         values = runbook.sample_values()
         for path, query in runbook.queries():
