@@ -338,3 +338,63 @@ class Runbook(_Model):
     def sample_values(self) -> dict[str, str]:
         """Values for every placeholder: the built-in samples and the params' defaults (used by lint)."""
         return {**BUILTIN_PLACEHOLDERS, **{k: render(v, BUILTIN_PLACEHOLDERS) for k, v in self.params.items()}}
+
+
+def render_query(query: Query, values: Mapping[str, str]) -> Query:
+    """The query with every placeholder substituted; UndefinedPlaceholder when one has no value."""
+    update: dict[str, Any] = {}
+    if query.promql is not None:
+        update["promql"] = render(query.promql, values)
+    if query.cloudwatch_metric is not None:
+        m = query.cloudwatch_metric
+        update["cloudwatch_metric"] = m.model_copy(
+            update={
+                "namespace": render(m.namespace, values),
+                "metric": render(m.metric, values),
+                "dimensions": {k: render(v, values) for k, v in m.dimensions.items()},
+            }
+        )
+    if query.cloudwatch_logs is not None:
+        lg = query.cloudwatch_logs
+        update["cloudwatch_logs"] = lg.model_copy(
+            update={"log_group": render(lg.log_group, values), "filter": render(lg.filter, values)}
+        )
+    return query.model_copy(update=update)
+
+
+def placeholder_values(
+    *,
+    labels: Mapping[str, str],
+    service: str | None,
+    service_label: str,
+    deployment: str | None = None,
+    durations: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The values of an incident's placeholders. A value that is not a plain name (quotes, spaces, braces...)
+    is left out, so the queries that need it are not run rather than run with it; an alert label of a param's
+    name overrides the param's default; empty values are left out (the param is not set)."""
+    values: dict[str, str] = {"service_label": service_label}
+    if service and SAFE_VALUE.match(service):
+        values["service"] = service
+        dep = deployment or service
+        if SAFE_VALUE.match(dep):
+            values["deployment"] = dep
+    for name in ("namespace", "instance"):
+        value = labels.get(name, "")
+        values[name] = value if SAFE_VALUE.match(value) else ".*"
+    for name, default in {"window": "5m", "lookback": "30m", "baseline": "1h", **(durations or {})}.items():
+        if DURATION.match(default):
+            values[name] = default
+    for name, default in (params or {}).items():
+        label = labels.get(name)
+        if label is not None and SAFE_VALUE.match(label):
+            values[name] = label
+            continue
+        try:
+            value = render(default, values)
+        except UndefinedPlaceholder:
+            continue
+        if value:
+            values[name] = value
+    return values
