@@ -84,7 +84,7 @@ class PrometheusMetrics:
     async def query(self, query: Query, *, at: datetime, time_limit: float) -> list[Series]:
         """An instant query evaluated at `at`."""
         promql = self._promql(query)
-        params = {"time": f"{at.timestamp():.3f}", "timeout": f"{time_limit:.3f}s"}
+        params = {"time": f"{at.timestamp():.3f}", "timeout": f"{max(1, int(time_limit * 1000))}ms"}
         result = await self._run(lambda: self._client.custom_query(promql, params=params, timeout=time_limit))
         return parse_result(result)
 
@@ -93,7 +93,7 @@ class PrometheusMetrics:
     ) -> list[Series]:
         """A range query from `start` to `end`, one point every `step` seconds."""
         promql = self._promql(query)
-        params = {"timeout": f"{time_limit:.3f}s"}
+        params = {"timeout": f"{max(1, int(time_limit * 1000))}ms"}
         result = await self._run(
             lambda: self._client.custom_query_range(
                 promql, start_time=start, end_time=end, step=f"{step:g}s", params=params, timeout=time_limit

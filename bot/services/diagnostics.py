@@ -327,6 +327,28 @@ async def _scan(
     return scan(results, anchor=runner.at.timestamp(), scope=scope, settings=s, aliases=settings.aliases)
 
 
+CHANGES = frozenset({Cause.BAD_DEPLOY, Cause.CONFIG_CHANGE})
+
+
+def _share_symptoms(candidates: list[Candidate]) -> list[Candidate]:
+    """A change that did happen (a rollout, a config change: supported by its own evidence) predicts the
+    symptoms of its service as well as "the service itself broke" does: give it that evidence too, so the
+    symptoms do not speak for one explanation only."""
+    symptoms: dict[str | None, list[Evidence]] = {}
+    for c in candidates:
+        if c.cause in SYMPTOMS:
+            symptoms.setdefault(c.service, []).extend(e for e in c.evidence if e.verdict is Verdict.SUPPORTS)
+    out = []
+    for c in candidates:
+        happened = any(e.verdict is Verdict.SUPPORTS for e in c.evidence)
+        if c.cause in CHANGES and happened and symptoms.get(c.service):
+            have = {e.query for e in c.evidence}
+            extra = tuple(e for e in symptoms[c.service] if e.query not in have)
+            c = Candidate(c.title, c.service, c.cause, c.prior_weight, (*c.evidence, *extra), c.runbook, c.origin)
+        out.append(c)
+    return out
+
+
 def _explain_away(candidates: list[Candidate], service: str | None, result: ScanResult | None) -> list[Candidate]:
     """The alerting service's symptoms (latency, errors, traffic) are less likely its own cause when another
     workload changed more at the start: add that as contradicting evidence."""
@@ -436,6 +458,6 @@ async def diagnose(
     if scanned is not None:
         candidates.extend(scan_candidates(scanned, limit=settings.scan.max_candidates))
         notes.extend(scanned.notes)
-    candidates = _explain_away(candidates, service, scanned)
+    candidates = _explain_away(_share_symptoms(candidates), service, scanned)
     diagnosis = score(candidates, something_else=settings.something_else, keep=settings.keep, notes=notes)
     return DiagnosisReport(diagnosis, tuple(matches), service, anchor, scanned, tuple(runner.runs))
