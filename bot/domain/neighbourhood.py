@@ -24,7 +24,7 @@ import math
 import re
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from bot.domain.causes import Cause
@@ -299,6 +299,7 @@ class WorkloadChange:
     signals: tuple[SignalChange, ...]
     explained_by: str | None = None
     utilization: Mapping[Signal, float] = field(default_factory=dict)
+    resource_change: bool = False  # a change of its own resources (CPU, restarts, memory near its limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,6 +481,15 @@ def _weight(change: SignalChange, utilization: Mapping[Signal, float]) -> float:
     return 1.0
 
 
+def _harmful(change: SignalChange, utilization: Mapping[Signal, float]) -> bool:
+    """A resource change that can hurt the workload by itself: CPU, restarts, memory near its limit (or with
+    no known limit). A memory rise far below its limit explains nothing."""
+    if change.signal is Signal.MEMORY:
+        u = utilization.get(Signal.MEMORY)
+        return u is None or u >= 0.85
+    return change.signal in RESOURCE_SIGNALS
+
+
 def _workload_change(
     workload: str, signals: dict[Signal, SignalChange], levels: Mapping[Signal, float]
 ) -> WorkloadChange | None:
@@ -491,7 +501,7 @@ def _workload_change(
         return None
     utilization = _utilization(levels)
     weighted = {s: c.effect * _weight(c, utilization) for s, c in signals.items()}
-    resources = {s: v for s, v in weighted.items() if s in RESOURCE_SIGNALS}
+    resources = {s: v for s, v in weighted.items() if _harmful(signals[s], utilization)}
     pool = resources or weighted
     winner = max(pool, key=lambda s: (pool[s], s.value))
     cause = CAUSE_OF[winner]
@@ -501,7 +511,8 @@ def _workload_change(
             return None  # a drop that is not an outage: a symptom of something upstream
         cause = Cause.DEPENDENCY_FAILURE
     ordered = tuple(sorted(signals.values(), key=lambda c: -weighted[c.signal]))
-    return WorkloadChange(workload, max(weighted.values()), cause, ordered, None, utilization)
+    harmful = any(_harmful(c, utilization) for c in signals.values())
+    return WorkloadChange(workload, max(weighted.values()), cause, ordered, None, utilization, harmful)
 
 
 def _explain_away(changes: list[WorkloadChange], edges: Iterable[tuple[str, str]]) -> list[WorkloadChange]:
@@ -513,14 +524,14 @@ def _explain_away(changes: list[WorkloadChange], edges: Iterable[tuple[str, str]
         callees.setdefault(a, set()).add(b)
     out = []
     for c in changes:
-        symptom_only = all(s.signal not in RESOURCE_SIGNALS for s in c.signals)
+        symptom_only = not c.resource_change
         culprit = max(
             (b for b in callees.get(c.workload, ()) if score.get(b, 0.0) >= 0.5 * c.score),
             key=lambda b: score[b],
             default=None,
         )
         if symptom_only and culprit is not None:
-            out.append(WorkloadChange(c.workload, c.score * 0.5, c.cause, c.signals, culprit, c.utilization))
+            out.append(replace(c, score=c.score * 0.5, explained_by=culprit))
         else:
             out.append(c)
     return out
@@ -571,7 +582,9 @@ def scan_candidates(result: ScanResult, *, limit: int = 3, evidence_per_candidat
     """The workloads that changed most, as hypotheses that blame them for the cause their signals imply."""
     out = []
     for change in result.changes[:limit]:
-        evidence = tuple(scan_evidence(s) for s in change.signals[:evidence_per_candidate])
+        lead = [s for s in change.signals if CAUSE_OF[s.signal] is change.cause][:1]  # the signal behind the cause
+        rest = [s for s in change.signals if s not in lead]
+        evidence = tuple(scan_evidence(s) for s in (lead + rest)[:evidence_per_candidate])
         title = TITLES.get(change.cause, "{w} changed at the incident's start").format(w=change.workload)
         if change.explained_by:
             title += f" (or its dependency {change.explained_by})"

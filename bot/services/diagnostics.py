@@ -350,29 +350,45 @@ def _share_symptoms(candidates: list[Candidate]) -> list[Candidate]:
 
 
 def _explain_away(candidates: list[Candidate], service: str | None, result: ScanResult | None) -> list[Candidate]:
-    """The alerting service's symptoms (latency, errors, traffic) are less likely its own cause when another
-    workload changed more at the start: add that as contradicting evidence."""
+    """When other workloads changed more than the alerting service at the incident's start, the alert's own
+    symptoms (latency, errors, traffic of the alerting service) are what their faults predict as well:
+
+    - each such workload's hypothesis gets the alert's supporting symptom evidence too (it explains it), and
+    - the alerting service's symptom hypotheses get a contradicting "X changed more" evidence.
+    """
     if result is None or not result.changes or service is None:
         return candidates
-    top = result.changes[0]
-    own = next((c for c in result.changes if c.workload == service), None)
-    if top.workload == service or (own is not None and own.score >= top.score):
+    own = next((c.score for c in result.changes if c.workload == service), 0.0)
+    explainers = {c.workload: c for c in result.changes if c.workload != service and c.score > own}
+    if not explainers:
         return candidates
-    evidence = Evidence(
+    top = max(explainers.values(), key=lambda c: c.score)
+    symptoms = [
+        e
+        for c in candidates
+        if c.service == service and c.cause in SYMPTOMS
+        for e in c.evidence
+        if e.verdict is Verdict.SUPPORTS
+    ]
+    against = Evidence(
         f"scan:top-change {top.workload}",
         Verdict.CONTRADICTS,
         top.score,
-        own.score if own is not None else 0.0,
+        own,
         EXPLAINED_AWAY_LR,
         f"{top.workload} changed more than {service} at the incident's start ({top.cause.value})",
         "scan",
     )
-    return [
-        Candidate(c.title, c.service, c.cause, c.prior_weight, (*c.evidence, evidence), c.runbook, c.origin)
-        if c.service == service and c.cause in SYMPTOMS
-        else c
-        for c in candidates
-    ]
+    out = []
+    for c in candidates:
+        if c.service == service and c.cause in SYMPTOMS:
+            c = Candidate(c.title, c.service, c.cause, c.prior_weight, (*c.evidence, against), c.runbook, c.origin)
+        elif c.origin == "scan" and c.service in explainers and symptoms:
+            have = {e.query for e in c.evidence}
+            extra = tuple(dict((e.query, e) for e in symptoms if e.query not in have).values())
+            c = Candidate(c.title, c.service, c.cause, c.prior_weight, (*c.evidence, *extra), c.runbook, c.origin)
+        out.append(c)
+    return out
 
 
 async def diagnose(
