@@ -42,6 +42,7 @@ bench: install servers
 	$(BIN)/python bench/ingest_cost.py
 	$(BIN)/python bench/processes.py
 	$(BIN)/python bench/big_body.py
+	$(BIN)/python bench/diagnose.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .soak warroom.db*

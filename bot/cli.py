@@ -1,4 +1,4 @@
-"""`warroom` command line: serve, migrate, check-config, audit verify, demo."""
+"""`warroom` command line: serve, migrate, check-config, audit verify, demo, runbooks lint."""
 
 from __future__ import annotations
 
@@ -160,6 +160,25 @@ async def _serve_owned(settings: Settings, *, migrate: bool) -> int:
     return 0
 
 
+def cmd_runbooks_lint(paths: list[str], *, promql: bool) -> int:
+    """Check every runbook file; print `file:line: problem` lines; 1 when anything is wrong."""
+    from pathlib import Path
+
+    from bot.runbook_lint import PromtoolMissing, lint
+    from bot.runbooks import default_directory
+
+    try:
+        loaded, findings = lint([Path(p) for p in paths] or [default_directory()], promql=promql)
+    except PromtoolMissing as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    for finding in findings:
+        print(finding)
+    status = "no problems" if not findings else f"{len(findings)} problem(s)"
+    print(f"{len(loaded.runbooks)} runbook(s) valid, {status}", file=sys.stderr)
+    return 1 if findings else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `warroom` console script."""
     parser = argparse.ArgumentParser(prog="warroom", description="ChatOps incident response for Slack")
@@ -174,7 +193,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="declare an incident in the local emulator and print the war room")
     demo.add_argument("--title", default="Checkout is failing")
     demo.add_argument("--severity", default="SEV2")
+    runbooks = sub.add_parser("runbooks", help="runbook library tools")
+    runbooks_sub = runbooks.add_subparsers(dest="runbooks_command", required=True)
+    lint = runbooks_sub.add_parser("lint", help="check runbook files: schema, ids, placeholders, PromQL (promtool)")
+    lint.add_argument("paths", nargs="*", help="files or directories (default: ./runbooks)")
+    lint.add_argument("--no-promql", action="store_true", help="skip the promtool parse of PromQL queries")
     args = parser.parse_args(argv)
+
+    if args.command == "runbooks":
+        return cmd_runbooks_lint(args.paths, promql=not args.no_promql)
 
     settings = _settings()
     if args.command == "check-config":

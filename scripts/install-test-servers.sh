@@ -16,6 +16,7 @@ set -euo pipefail
 REQUIRED=(
   "postgresql|compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null"
   "prometheus-alertmanager|command -v prometheus-alertmanager || command -v alertmanager || test -x /usr/bin/prometheus-alertmanager || test -x /usr/bin/alertmanager"
+  "prometheus|command -v prometheus && command -v promtool"
 )
 
 # The packages whose check fails, one per line.

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.domain.cards import Button, TriageCard
+from bot.domain.metrics import Series
+from bot.domain.runbook import Query
 from bot.domain.text import Text
 
 
@@ -126,4 +128,39 @@ class ChatRoom(Protocol):
 
     async def delete_message(self, channel_id: str, ts: str) -> None:
         """Delete one of the bot's own messages (a message already gone is not an error)."""
+        ...
+
+
+class QueryError(Exception):
+    """A metrics or logs query failed (bad query, store down, timeout); the diagnosis treats it as no evidence."""
+
+
+class MetricsSource(Protocol):
+    """A metrics store the diagnostics read (Prometheus, CloudWatch metrics). `time_limit` (seconds) bounds the
+    store's work and the client's wait; the caller also gives up at its own timeout."""
+
+    def supports(self, kind: str) -> bool:
+        """Whether it answers queries of this kind (`promql`, `cloudwatch_metric`)."""
+        ...
+
+    async def query(self, query: Query, *, at: datetime, time_limit: float) -> list[Series]:
+        """The value(s) of a rendered query at a time (CloudWatch: the datapoints of its window before `at`)."""
+        ...
+
+    async def query_range(
+        self, query: Query, *, start: datetime, end: datetime, step: float, time_limit: float
+    ) -> list[Series]:
+        """The series of a rendered query between two times, one point per `step` seconds."""
+        ...
+
+
+class LogSource(Protocol):
+    """A log store the diagnostics search (CloudWatch Logs)."""
+
+    def supports(self, kind: str) -> bool:
+        """Whether it answers queries of this kind (`cloudwatch_logs`)."""
+        ...
+
+    async def count(self, query: Query, *, start: datetime, end: datetime, time_limit: float) -> int:
+        """How many log events match a rendered filter between two times."""
         ...
