@@ -64,6 +64,7 @@ async def test_socket_mode_declare_click_pin_and_reconnect(tmp_path, socket_work
             return [e for e in await timeline(bot, ref) if e["kind"] == "incident.message_pinned"]
 
         assert (await eventually(pinned, timeout=30))[0]["text"] == "db primary failed over at 09:12"
+
         # room.opened is recorded once the announcement is out, which may come after the ack and the pin
         # (the card's catch-up shows the ack before the declare delivery finishes): wait for it.
         async def recorded() -> set[str]:
