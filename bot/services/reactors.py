@@ -120,10 +120,13 @@ class WarRoomReactor:
         invitees = [u for u in dict.fromkeys([incident.declared_by, *self.oncall]) if USER_ID.match(u)]
         if invitees:
             await self.chat.invite(incident.channel_id, invitees)
-        if incident.card_ts is None:
-            ts = await self._post_card(incident, attempt)
-            await self.chat.pin(incident.channel_id, ts)
-            incident.card_ts = ts
+        posted = incident.card_ts is None
+        if posted:
+            incident.card_ts = await self._post_card(incident, attempt)
+        # Pinned again on a retry: the attempt that posted (and saved) the card may have died before pinning
+        # it. Pinning a pinned message changes nothing.
+        await self.chat.pin(incident.channel_id, incident.card_ts)
+        if posted:
             incident = await self._catch_up_card(incident)
         text = Text.of(
             f":rotating_light: *{incident.ref}* {incident.severity.value} declared: ",

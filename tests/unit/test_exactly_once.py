@@ -136,3 +136,28 @@ async def test_two_attempts_that_both_posted_leave_one_copy(env):
     )
     assert kept == other
     assert [m.ts for m in room.messages if m.marker == "announce:99"] == [other], "our later copy was deleted"
+
+
+class DiesAtPin(FakeChatRoom):
+    """A process that posts the card and is killed (-9) before its pins.add reaches Slack."""
+
+    def __init__(self, base: FakeChatRoom) -> None:
+        self.__dict__ = base.__dict__
+
+    async def pin(self, channel_id: str, ts: str) -> None:
+        raise asyncio.CancelledError  # the process is gone: nothing after this runs
+
+
+async def test_a_takeover_pins_the_card_a_dead_process_posted_but_never_pinned(env):
+    deps, chat = env
+    ref, event = await declared_event(deps)
+    with pytest.raises(asyncio.CancelledError):
+        await WarRoomReactor(deps, DiesAtPin(chat)).handle(event, attempt=1)
+    room, posted = cards(chat)
+    assert len(posted) == 1 and room.pins == set()  # the card's ts is saved, the pin never happened
+
+    await WarRoomReactor(deps, chat).handle(event, attempt=2)  # the survivor takes the delivery over
+    room, posted = cards(chat)
+    assert len(posted) == 1, "the card is not posted again"
+    assert room.pins == {posted[0].ts}, "and it is pinned"
+    assert len(announcements(chat, ref)) == 1
