@@ -121,11 +121,10 @@ class WarRoomReactor:
         if invitees:
             await self.chat.invite(incident.channel_id, invitees)
         posted = incident.card_ts is None
-        if posted:
-            incident.card_ts = await self._post_card(incident, attempt)
+        card_ts = incident.card_ts = incident.card_ts or await self._post_card(incident, attempt)
         # Pinned again on a retry: the attempt that posted (and saved) the card may have died before pinning
         # it. Pinning a pinned message changes nothing.
-        await self.chat.pin(incident.channel_id, incident.card_ts)
+        await self.chat.pin(room, card_ts)
         if posted:
             incident = await self._catch_up_card(incident)
         text = Text.of(
