@@ -16,8 +16,8 @@ from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Mount
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 
 from bot.background import loops_detail
 from bot.clock import SystemClock
@@ -31,6 +31,7 @@ from bot.exposure import exposure_problems
 from bot.heartbeat import Heartbeat
 from bot.outbox import OutboxWorker, RetryPolicy
 from bot.redact import RedactingChatRoom, Redactor, install_log_redaction
+from bot.sample_alert import sample_alerts
 from bot.scheduler import Scheduler
 from bot.services.alerts import CARD_REFRESH, note_joined_alerts
 from bot.services.deps import AlertPolicy, Deps
@@ -48,6 +49,8 @@ from integrations.slack_rooms.pacing import Pacer
 
 log = logging.getLogger("warroom")
 LOCAL_SLACK_PATH = "/local-slack"
+LOCAL_PAGE_PATH = f"{LOCAL_SLACK_PATH}/"  # the emulator's web page (and where / leads in local mode)
+ALERTMANAGER_PATH = "/webhooks/alertmanager"
 
 
 @dataclass(slots=True)
@@ -132,11 +135,18 @@ class Container:
         loops_ok, loops = loops_detail(self.loops())
         return loops_ok, f"{detail}; {loops}"
 
+    def begin_shutdown(self) -> None:
+        """The HTTP server starts shutting down: end local mode's live page streams now, so an open browser
+        tab does not hold the shutdown up until its timeout."""
+        if self.local is not None:
+            self.local.workspace.feed.close()
+
     def set_public_url(self, base_url: str) -> None:
         """Tell local mode where the server listens (known once a port is bound)."""
         if self.local is None:
             return
         base_url = base_url.rstrip("/")
+        self.local.workspace.sample_alert.url = f"{base_url}{ALERTMANAGER_PATH}"
         self.local.workspace.events_url = f"{base_url}/slack/events"
         self.local.workspace.bot_events_urls = {self.local.workspace.events_url}
         self.local.workspace.base_url = f"{base_url}{LOCAL_SLACK_PATH}"
@@ -153,6 +163,15 @@ def alert_policy(config: AppConfig) -> AlertPolicy:
         silences=list(config.silences),
         card_refresh_seconds=config.grouping.card_refresh_seconds,
     )
+
+
+def _local_routes(local: LocalSlack) -> list[BaseRoute]:
+    """Local mode: the emulator under /local-slack (its page at /local-slack/), and / leading to the page."""
+
+    async def to_page(request: Request) -> Response:
+        return RedirectResponse(LOCAL_PAGE_PATH, status_code=307)
+
+    return [Mount(LOCAL_SLACK_PATH, app=local.app), Route("/", to_page, methods=["GET", "HEAD"])]
 
 
 def _sla(config: AppConfig) -> dict[Any, SlaTargets]:
@@ -186,7 +205,7 @@ def build(
     local: LocalSlack | None = None
     base = f"http://{settings.host}:{settings.port}"
     if settings.local_mode:
-        from integrations.local_workspace import Workspace
+        from integrations.local_workspace import SampleAlert, Workspace
         from integrations.local_workspace import create_app as create_emulator
 
         token = f"xoxb-local-{secrets.token_hex(8)}"
@@ -197,6 +216,13 @@ def build(
             events_url=f"{base}/slack/events",
             base_url=f"{base}{LOCAL_SLACK_PATH}",
             rate_limit_scale=1.0,
+            sample_alert=SampleAlert(  # the page's "Send test alert": through the real webhook
+                sample_alerts(clock.now),
+                url=f"{base}{ALERTMANAGER_PATH}",
+                headers={"Authorization": f"Bearer {settings.alert_token.get_secret_value()}"}
+                if settings.alert_token
+                else {},
+            ),
         )
         local = LocalSlack(workspace=workspace, app=create_emulator(workspace))
         api_url = f"{base}{LOCAL_SLACK_PATH}/api/"
@@ -308,7 +334,7 @@ def build(
         ready=ready,
         telemetry=telemetry,
         auth=ApiAuth(token=api_token, public_read=settings.api_public_read),
-        extra_routes=[Mount(LOCAL_SLACK_PATH, app=local.app)] if local else [],
+        extra_routes=_local_routes(local) if local else [],
         redact=redactor,
         webhook_auth=WebhookAuth(
             token=settings.alert_token.get_secret_value() if settings.alert_token else None,

@@ -106,7 +106,8 @@ async def _serve(settings: Settings, *, migrate: bool) -> int:
 async def _serve_owned(settings: Settings, *, migrate: bool) -> int:
     import uvicorn
 
-    from bot.bootstrap import build
+    from bot.bootstrap import LOCAL_PAGE_PATH, build
+    from bot.http_server import Server
 
     if problems := exposure_problems(settings):
         for problem in problems:
@@ -130,7 +131,7 @@ async def _serve_owned(settings: Settings, *, migrate: bool) -> int:
     container = build(settings, instance=f"{socket.gethostname()}:{port}")
     base = http_url(host, port)
     container.set_public_url(loopback_url(host, port))  # the emulator answers loopback clients only
-    server = uvicorn.Server(
+    server = Server(
         uvicorn.Config(
             container.app,
             log_config=None,
@@ -141,7 +142,8 @@ async def _serve_owned(settings: Settings, *, migrate: bool) -> int:
             ws="none",  # the bot serves no WebSocket (Socket Mode is a client connection out to Slack)
             proxy_headers=True,  # X-Forwarded-For names the client only when a trusted proxy sends it
             forwarded_allow_ips=settings.trusted_proxies,
-        )
+        ),
+        container.begin_shutdown,  # open local-mode pages must not hold the shutdown up
     )
     if container.local:
         mode = "local mode (built-in Slack emulator)"
@@ -151,6 +153,9 @@ async def _serve_owned(settings: Settings, *, migrate: bool) -> int:
     if container.local:
         log.info("local Slack API at %s/local-slack/api/ ; try: warroom demo", loopback_url(host, port))
     print(f"warroom ready on {base} ({mode})", flush=True)
+    if container.local:
+        page = f"{loopback_url(host, port)}{LOCAL_PAGE_PATH}"
+        print(f"open {page} in a browser and press 'Send test alert' (or run: warroom demo)", flush=True)
     # Start-up objects live as long as the process: keep them out of every GC pass, and collect the young
     # generation less often (alert storms allocate many short-lived dicts).
     gc.collect()

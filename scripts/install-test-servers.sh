@@ -10,13 +10,17 @@
 set -euo pipefail
 
 # --------------------------------------------------------------------------------------------------
-# What the tests need. Each entry: "<debian package>|<shell test that succeeds when it is present>".
+# What the tests need (servers, and the browser of the local-page tests with fonts for their screenshots).
+# Each entry: "<debian package>|<shell test that succeeds when it is present>".
 # Add more servers here (one line each) when an issue needs them.
 # --------------------------------------------------------------------------------------------------
 REQUIRED=(
   "postgresql|compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null"
   "prometheus-alertmanager|command -v prometheus-alertmanager || command -v alertmanager || test -x /usr/bin/prometheus-alertmanager || test -x /usr/bin/alertmanager"
   "prometheus|command -v prometheus && command -v promtool"
+  "chromium|test -x /usr/bin/chromium && test -x /usr/lib/chromium/chromium"
+  "fonts-dejavu-core|test -d /usr/share/fonts/truetype/dejavu"
+  "fonts-noto-color-emoji|test -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
 )
 
 # The packages whose check fails, one per line.

@@ -1,4 +1,4 @@
-"""A loopback Slack-compatible workspace: Web API, rate tiers, Block Kit limits, signed callbacks.
+"""A loopback Slack-compatible workspace: Web API, rate tiers, Block Kit limits, signed callbacks, and a web page.
 
 It stands in for Slack's servers in local mode and in tests, and imports nothing of warroom's own.
 """
@@ -7,6 +7,7 @@ from .app import create_app
 from .clock import Clock, ManualClock, system_clock
 from .errors import ApiError
 from .faults import Fault
+from .feed import Feed, FeedClosed
 from .limits import METHOD_RATES, Rate, RateLimiter
 from .records import (
     APP_ID,
@@ -22,6 +23,7 @@ from .records import (
     User,
     View,
 )
+from .sample_alert import SampleAlert
 from .server import EmulatorServer
 from .signing import signature, signed_headers
 from .state import GENERAL_ID, OPS_ALERTS_ID
@@ -44,10 +46,13 @@ __all__ = [
     "EmulatorServer",
     "Ephemeral",
     "Fault",
+    "Feed",
+    "FeedClosed",
     "ManualClock",
     "Message",
     "Rate",
     "RateLimiter",
+    "SampleAlert",
     "User",
     "View",
     "Workspace",

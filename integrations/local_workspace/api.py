@@ -69,6 +69,9 @@ def reply(call: ApiCall | None, status: int, body: JSON, headers: dict[str, str]
     """Answer and complete the call's log entry."""
     if call is not None:
         call.status, call.ok, call.error = status, bool(body.get("ok")), body.get("error")
+        call.messages = list((body.get("response_metadata") or {}).get("messages") or [])
+        if headers and "Retry-After" in headers:
+            call.retry_after = int(headers["Retry-After"])
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -94,8 +97,15 @@ def fault_reply(call: ApiCall, fault: Fault) -> JSONResponse | None:
 
 
 async def web_api(request: Request) -> JSONResponse:
-    """Answer one Web API call the way Slack would."""
+    """Answer one Web API call the way Slack would (and tell the page's live streams)."""
     ws = workspace_of(request)
+    try:
+        return await _answer(ws, request)
+    finally:
+        ws.feed.changed()
+
+
+async def _answer(ws: Workspace, request: Request) -> JSONResponse:
     method = request.path_params["method"]
     try:
         args = await read_args(request)

@@ -1,4 +1,4 @@
-"""The Starlette app: Slack's Web API under /api/, the Socket Mode WebSocket, the /_emulator control API.
+"""The Starlette app: Slack's Web API under /api/, the Socket Mode WebSocket, the /_emulator control API, the page.
 
 Loopback clients only: the emulator holds every channel and acts as any user.
 """
@@ -13,12 +13,19 @@ from .access import LoopbackOnly
 from .api import web_api
 from .control import ROUTES
 from .link import LINK_PATH, link
+from .page import page_routes
 from .workspace import Workspace
 
 
 def create_app(workspace: Workspace) -> Starlette:
-    """Return an ASGI app serving `workspace` at `/api/<method>`, `/link/` (Socket Mode) and `/_emulator/...`."""
-    routes = [Route("/api/{method}", web_api, methods=["GET", "POST"]), WebSocketRoute(LINK_PATH, link), *ROUTES]
+    """Return an ASGI app serving `workspace` at `/api/<method>`, `/link/` (Socket Mode), `/_emulator/...` and the
+    page at `/`."""
+    routes = [
+        Route("/api/{method}", web_api, methods=["GET", "POST"]),
+        WebSocketRoute(LINK_PATH, link),
+        *ROUTES,
+        *page_routes(),
+    ]
     app = Starlette(routes=routes, middleware=[Middleware(LoopbackOnly)])
     app.state.workspace = workspace
     return app

@@ -59,12 +59,26 @@ class InteractionState(WorkspaceState):
             root = previous.root_view_id if previous else view_id
             view = View(view_id, user, payload, self._view_hash(), root, previous.id if previous else None)
             self.views[view_id] = view
+            self.feed.changed()
             return view
 
     def replace_view(self, view: View, payload: JSON) -> View:
         """Replace an open view's content (views.update) and give it a new hash."""
         with self.lock:
             view.payload, view.hash, view.errors = payload, self._view_hash(), None
+            self.feed.changed()
+            return view
+
+    def close_view(self, user_id: str, view_id: str) -> View:
+        """The user closes a modal (Cancel, or the X): the whole stack it belongs to closes."""
+        with self.lock:
+            view = self.views.get(view_id)
+            if view is None or view.user != user_id:
+                raise ApiError("not_found")
+            for other in self.views.values():
+                if other.root_view_id == view.root_view_id:
+                    other.is_open = False
+            self.feed.changed()
             return view
 
     def view(self, view_id: str | None = None, external_id: str | None = None) -> View:

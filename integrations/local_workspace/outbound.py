@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from .blockkit import parse_view
+from .blockkit import parse_blocks, parse_view
 from .clock import Clock
 from .errors import ApiError
 from .interactions import TRIGGER_TTL, InteractionState
@@ -79,6 +79,10 @@ class Outbound(InteractionState):
             client = clients[id(loop)] = httpx.AsyncClient(timeout=self.delivery_timeout)
         return client
 
+    def http(self) -> httpx.AsyncClient:
+        """The keep-alive HTTP client of the running loop (for requests the emulator makes to the bot)."""
+        return self._client()
+
     async def close_clients(self) -> None:
         """Close the keep-alive client of the running loop."""
         client = self.__dict__.get("_clients", {}).pop(id(asyncio.get_running_loop()), None)
@@ -127,7 +131,36 @@ class Outbound(InteractionState):
             user, channel = self.user(user_id), self.resolve_channel(channel_id)
             trigger_id = self.new_trigger_id(user.id)
             fields = slash_command(user, channel, command, text, self.new_response_url(user.id, channel.id), trigger_id)
-        return await self._send("command", dict(fields), form_body(fields), FORM, retry_num)
+        response = await self._send("command", dict(fields), form_body(fields), FORM, retry_num)
+        self._show_command_reply(user.id, channel.id, response)
+        return response
+
+    def _show_command_reply(self, user_id: str, channel_id: str, response: httpx.Response) -> None:
+        """Show the bot's answer to a slash command as Slack does: to the user alone, or in the channel."""
+        if response.status_code != 200 or not response.content.strip():
+            return
+        try:
+            reply = response.json()
+        except ValueError:
+            reply = {"text": response.text}
+        if not isinstance(reply, dict):
+            return
+        text = reply.get("text")
+        text = text if isinstance(text, str) else ""
+        try:
+            blocks = parse_blocks(reply["blocks"]) if reply.get("blocks") else None
+        except ApiError:
+            blocks = None  # Slack drops blocks it cannot show and keeps the text
+        if not text and not blocks:
+            return
+        with self.lock:
+            channel = self.channel(channel_id)
+            if channel is None:
+                return
+            if reply.get("response_type") == "in_channel":
+                self.post(channel, BOT_USER_ID, text, blocks=blocks)
+            else:
+                self.post_ephemeral(channel, user_id, text, blocks, source="command_reply")
 
     async def click(
         self,
@@ -188,6 +221,7 @@ class Outbound(InteractionState):
             reply = {}
         kind = reply.get("response_action") if isinstance(reply, dict) and response.status_code == 200 else None
         with self.lock:
+            self.feed.changed()
             if response.status_code != 200:
                 return
             if kind == "errors":

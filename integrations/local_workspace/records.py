@@ -282,6 +282,8 @@ class ApiCall:
     status: int | None = None
     ok: bool | None = None
     error: str | None = None
+    messages: list[str] = field(default_factory=list)
+    retry_after: int | None = None
 
     def to_dict(self) -> JSON:
         """Return the call for the control API."""
@@ -292,6 +294,8 @@ class ApiCall:
             "status": self.status,
             "ok": self.ok,
             "error": self.error,
+            "messages": list(self.messages),
+            "retry_after": self.retry_after,
         }
 
 

@@ -66,6 +66,7 @@ class EmulatorServer:
         sock.listen(128)
         self.port = sock.getsockname()[1]
         self.workspace.base_url = self.url
+        self.workspace.feed.open()
         config = uvicorn.Config(
             create_app(self.workspace),
             log_level=self.log_level,
@@ -92,6 +93,7 @@ class EmulatorServer:
         server, task = self._server, self._task
         if server is None or task is None:
             return
+        self.workspace.feed.close()  # live page streams end now, not at the graceful-shutdown timeout
         self.workspace.faults.release_all()
         await self.workspace.close_clients()
         server.should_exit = True
@@ -131,6 +133,7 @@ class EmulatorServer:
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
+        self.workspace.feed.close()
         self.workspace.faults.release_all()
         server.should_exit = True
         thread.join(timeout)

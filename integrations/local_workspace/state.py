@@ -7,6 +7,7 @@ import threading
 
 from .clock import Clock, system_clock
 from .errors import ApiError
+from .feed import Feed
 from .ids import IdFactory
 from .records import (
     BOT_ID,
@@ -42,6 +43,7 @@ class WorkspaceState:
         self.clock: Clock = clock or system_clock
         self.base_url = base_url
         self.lock = threading.RLock()
+        self.feed = Feed()
         self._seed_state()
 
     def _seed_state(self) -> None:
@@ -63,6 +65,7 @@ class WorkspaceState:
     def _add_channel(self, channel: Channel) -> Channel:
         self._channels[channel.id] = channel
         self._messages[channel.id] = {}
+        self.feed.changed()
         return channel
 
     # -- users ---------------------------------------------------------------
@@ -79,6 +82,7 @@ class WorkspaceState:
         with self.lock:
             user = User(user_id, name, real_name or name.title())
             self.users[user_id] = user
+            self.feed.changed()
             return user
 
     # -- channels ------------------------------------------------------------
@@ -144,6 +148,7 @@ class WorkspaceState:
             raise ApiError("too_long")
         with self.lock:
             setattr(channel, field, {"value": value, "creator": user, "last_set": int(self.clock())})
+            self.feed.changed()
 
     # -- messages ------------------------------------------------------------
 
@@ -173,6 +178,7 @@ class WorkspaceState:
                 root.replies.append(message.ts)
                 message.thread_ts = root.ts
             self._messages[channel.id][message.ts] = message
+            self.feed.changed()
             return message
 
     def message(self, channel_id: str, ts: str | None) -> Message:
@@ -205,6 +211,7 @@ class WorkspaceState:
             message.edits.append(Edit(edited_ts, message.text, message.blocks))
             message.text, message.blocks = text, blocks
             message.edited = {"user": user, "ts": edited_ts}
+            self.feed.changed()
 
     def delete(self, message: Message) -> None:
         """Remove a message (and its thread replies when it is a parent)."""
@@ -217,6 +224,7 @@ class WorkspaceState:
                 parent = stored.get(message.thread_ts)
                 if parent is not None and message.ts in parent.replies:
                     parent.replies.remove(message.ts)
+            self.feed.changed()
 
     def add_reaction(self, message: Message, user: str, name: str) -> None:
         """Add `user`'s reaction `name`, answering already_reacted the second time."""
@@ -228,6 +236,7 @@ class WorkspaceState:
             if user in reaction.users:
                 raise ApiError("already_reacted")
             reaction.users.append(user)
+            self.feed.changed()
 
     def pin_message(self, message: Message, user: str) -> None:
         """Pin a message, answering already_pinned the second time."""
@@ -235,6 +244,7 @@ class WorkspaceState:
             if message.pin is not None:
                 raise ApiError("already_pinned")
             message.pin = Pin(user, int(self.clock()))
+            self.feed.changed()
 
     def pins(self, channel_id: str) -> list[Message]:
         """Return the channel's pinned messages, most recently pinned first."""
@@ -254,6 +264,7 @@ class WorkspaceState:
         with self.lock:
             note = Ephemeral(channel.id, user, self.ids.ts(), text, blocks, thread_ts, source)
             self.ephemeral.append(note)
+            self.feed.changed()
             return note
 
     def permalink(self, channel_id: str, ts: str) -> str:

@@ -11,6 +11,7 @@ from .interactions import TRIGGER_TTL
 from .limits import RateLimiter
 from .outbound import Outbound
 from .records import ApiCall
+from .sample_alert import SampleAlert
 from .socket_mode import ACK_TIMEOUT
 
 DEFAULT_TOKEN = "xoxb-local-token"  # noqa: S105 - a fixed token for the loopback emulator, not a secret
@@ -22,6 +23,7 @@ class Workspace(Outbound):
 
     Give it an `app_token` (xapp-...) to turn Socket Mode on: apps.connections.open then answers
     to that token, and commands, interactions and events go to the app's WebSocket as envelopes.
+    Give it a `sample_alert` to turn on the page's "Send test alert" button.
     """
 
     def __init__(
@@ -37,9 +39,11 @@ class Workspace(Outbound):
         delivery_timeout: float = 10.0,
         app_token: str | None = None,
         ack_timeout: float = ACK_TIMEOUT,
+        sample_alert: SampleAlert | None = None,
     ) -> None:
         self.token = token
         self.faults = FaultPlan()
+        self.sample_alert = sample_alert
         super().__init__(
             signing_secret=signing_secret,
             events_url=events_url,
@@ -71,6 +75,7 @@ class Workspace(Outbound):
             self._seed_state()
             self.limiter.reset()
         self.faults.clear()
+        self.feed.changed()
 
     # -- fault injection -----------------------------------------------------
 
