@@ -127,6 +127,7 @@ async def _serve_owned(settings: Settings, *, migrate: bool) -> int:
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((settings.host, settings.port))
+    sock.listen(2048)  # connections wait in the backlog from now on: the URLs printed below work at once
     host, port = sock.getsockname()[:2]
     container = build(settings, instance=f"{socket.gethostname()}:{port}")
     base = http_url(host, port)
@@ -195,9 +196,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     audit = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser("verify", help="walk the hash chain and report the first broken row")
-    demo = sub.add_parser("demo", help="declare an incident in the local emulator and print the war room")
-    demo.add_argument("--title", default="Checkout is failing")
-    demo.add_argument("--severity", default="SEV2")
+    demo = sub.add_parser("demo", help="send a sample alert to the local-mode bot and print the war room")
+    demo.add_argument("--title", default="Checkout is failing", help="the alert's summary")
+    demo.add_argument("--severity", default="SEV2", choices=["SEV1", "SEV2", "SEV3"])
     runbooks = sub.add_parser("runbooks", help="runbook library tools")
     runbooks_sub = runbooks.add_subparsers(dest="runbooks_command", required=True)
     lint = runbooks_sub.add_parser("lint", help="check runbook files: schema, ids, placeholders, PromQL (promtool)")

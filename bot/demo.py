@@ -1,6 +1,7 @@
-"""`warroom demo`: declare an incident in the local Slack emulator and print the war room.
+"""`warroom demo`: send a sample alert to a local-mode bot and print the war room it opens.
 
-Drives a running local-mode bot (`make run`) through its emulator's control API; when none answers on
+The alert goes through the real webhook (the page's "Send test alert" button, `POST /webhooks/alertmanager`);
+the rest drives the bot through its emulator's control API, as the page does. When no bot answers on
 WARROOM_HOST:WARROOM_PORT it starts its own local-mode bot in-process on a free port with a throwaway database.
 """
 
@@ -21,8 +22,12 @@ import httpx
 from bot.config import Settings
 from bot.exposure import loopback_url
 
-REF = re.compile(r"INC-\d{8}-\d{3,}")
-USER, CHANNEL, RESPONDER = "U0ALICE", "C0GENERAL", "U0BOB"
+RESPONDER = "U0BOB"
+SEVERITY_LABELS = {  # the alert labels that the default severity rules read as each severity
+    "SEV1": {"severity": "critical", "customer_facing": "true"},
+    "SEV2": {"severity": "critical"},
+    "SEV3": {"severity": "warning"},
+}
 
 
 async def _local_api(base: str) -> bool:
@@ -108,20 +113,18 @@ def render(message: dict[str, Any]) -> str:
 
 
 async def drive(base: str, *, title: str, severity: str) -> int:
-    """Declare, wait for the room, acknowledge from the card, print what the room shows."""
+    """Send the alert, wait for the room, acknowledge from the card, print what the room shows."""
     emu = f"{base}/local-slack/_emulator"
     async with httpx.AsyncClient(timeout=15) as c:
-        r = await c.post(
-            f"{emu}/send/command", json={"user_id": USER, "channel_id": CHANNEL, "text": f"declare {severity} {title}"}
-        )
+        r = await c.post(f"{emu}/test-alert", json={"summary": title, **SEVERITY_LABELS[severity]})
         reply = r.json()
-        body = reply.get("body", "")
-        print(f"/incident declare {severity} {title}\n  -> {body}\n")
-        found = REF.search(body)
-        if found is None:
-            print("the bot did not declare an incident")
+        print(f"alert {title!r} -> POST /webhooks/alertmanager\n  -> {reply.get('status')} {reply.get('body')}\n")
+        body = reply.get("body")
+        refs = body.get("incidents") if isinstance(body, dict) else None
+        if not refs:
+            print("the bot declared no incident")
             return 1
-        ref = found.group(0)
+        ref = str(refs[0])
 
         async def card() -> tuple[str, dict[str, Any]] | None:
             chans = (await c.get(f"{emu}/channels")).json()["channels"]

@@ -302,11 +302,13 @@ function messageNode(message, ctx, { ephemeral = false, reply = false } = {}) {
   node.dataset.ts = message.ts;
   if (ephemeral) node.classList.add("ephemeral");
   if (reply) node.classList.add("reply");
-  const user = ctx.users[message.user];
-  const avatar = el("div", "avatar", (author(message, ctx)[0] || "?").toUpperCase());
+  // An ephemeral message comes from the app, whoever it is for.
+  const user = ephemeral ? Object.values(ctx.users).find((u) => u.is_bot) : ctx.users[message.user];
+  const name = ephemeral ? (user ? user.real_name : "app") : author(message, ctx);
+  const avatar = el("div", "avatar", (name[0] || "?").toUpperCase());
   if (user && user.is_bot) avatar.classList.add("bot");
   const head = el("div", "message-head");
-  head.append(el("span", "author", ephemeral ? "warroom" : author(message, ctx)));
+  head.append(el("span", "author", name));
   if (ephemeral || message.bot_id) head.append(el("span", "badge", "APP"));
   head.append(el("time", "when", time(message.ts)));
   if (message.edited) head.append(el("span", "muted edited", "(edited)"));
