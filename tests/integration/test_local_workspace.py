@@ -737,7 +737,7 @@ def test_thread_server_serves_sync_clients() -> None:
 def _as(workspace: Workspace, host: str) -> httpx.AsyncClient:
     """A client of the emulator app whose peer address is `host` (the address uvicorn would put in the scope)."""
     transport = httpx.ASGITransport(app=create_app(workspace), client=(host, 50000))
-    return httpx.AsyncClient(transport=transport, base_url="http://emulator")
+    return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080")  # a Host naming this machine
 
 
 @pytest.mark.parametrize("host", ["10.1.2.3", "203.0.113.7", "::ffff:10.0.0.1", "2001:db8::1", "localhost-ish"])
