@@ -12,6 +12,7 @@ from starlette.routing import Route, WebSocketRoute
 from .access import LoopbackOnly
 from .api import web_api
 from .control import ROUTES
+from .files import ROUTES as FILE_ROUTES
 from .link import LINK_PATH, link
 from .page import page_routes
 from .workspace import Workspace
@@ -24,6 +25,7 @@ def create_app(workspace: Workspace) -> Starlette:
         Route("/api/{method}", web_api, methods=["GET", "POST"]),
         WebSocketRoute(LINK_PATH, link),
         *ROUTES,
+        *FILE_ROUTES,
         *page_routes(),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(LoopbackOnly)])

@@ -53,6 +53,8 @@ METHOD_RATES: dict[str, Rate] = {
     "users.list": TIER_4,
     "chat.getPermalink": TIER_4,
     "chat.postEphemeral": TIER_4,
+    "files.getUploadURLExternal": TIER_4,
+    "files.completeUploadExternal": TIER_4,
     "chat.postMessage": POST_MESSAGE,
 }
 PER_CHANNEL_METHODS = frozenset({"chat.postMessage"})

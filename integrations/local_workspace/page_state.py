@@ -11,8 +11,10 @@ from .records import BOT_USER_ID, JSON, TEAM_NAME, ApiCall, Channel, User
 from .snapshots import message_snapshot
 from .workspace import Workspace
 
-MAX_PROBLEMS = 30
-MAX_ARGS_CHARS = 20_000
+MAX_PROBLEMS = 20
+MAX_ARGS_CHARS = 4000
+MAX_MESSAGES = 200
+"""The newest top-level messages of a channel the page shows (a storm's channel stays quick to render)."""
 
 
 def _user(user: User) -> JSON:
@@ -84,6 +86,7 @@ def page_state(ws: Workspace, user_id: str | None, channel_id: str | None) -> JS
         failed = [c for c in ws.calls if c.status is not None and (c.status >= 400 or c.ok is False)]
         views = [v for v in ws.views.values() if v.user == user.id and v.is_open]
         notes = [e for e in ws.ephemeral if channel and e.channel == channel.id and e.user == user.id]
+        shown = ws.messages(channel.id) if channel else []
         return {
             "revision": ws.feed.revision,
             "team": TEAM_NAME,
@@ -92,8 +95,9 @@ def page_state(ws: Workspace, user_id: str | None, channel_id: str | None) -> JS
             "channels": [_channel(ws, c, user.id) for c in listed],
             "channel_names": {c.id: c.name for c in ws.channels() if not c.is_im},
             "channel": channel.id if channel else None,
-            "messages": [message_snapshot(ws, m) for m in ws.messages(channel.id)] if channel else [],
-            "ephemeral": [e.to_dict() for e in notes],
+            "messages": [message_snapshot(ws, m) for m in shown[-MAX_MESSAGES:]],
+            "older": max(0, len(shown) - MAX_MESSAGES),
+            "ephemeral": [e.to_dict() for e in notes[-MAX_MESSAGES:]],
             "view": {**views[-1].to_dict(), "errors": views[-1].errors} if views else None,
             "problems": [_problem(ws, c) for c in reversed(failed[-MAX_PROBLEMS:])],
             "connected": bool(ws.events_url or ws.sockets.enabled),

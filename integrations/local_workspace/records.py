@@ -156,6 +156,7 @@ class Message:
     reactions: list[Reaction] = field(default_factory=list)
     pin: Pin | None = None
     replies: list[str] = field(default_factory=list)
+    files: list[JSON] | None = None
 
     def to_dict(self) -> JSON:
         """Return the message as conversations.history answers it."""
@@ -166,6 +167,8 @@ class Message:
             data["blocks"] = copy.deepcopy(self.blocks)
         if self.attachments is not None:
             data["attachments"] = copy.deepcopy(self.attachments)
+        if self.files:
+            data.update({"files": copy.deepcopy(self.files), "upload": True})
         if self.metadata is not None:
             data["metadata"] = copy.deepcopy(self.metadata)
         if self.thread_ts:
@@ -318,3 +321,44 @@ class Delivery:
             "response": self.response,
             "transport": self.transport,
         }
+
+
+@dataclass
+class File:
+    """A file the app uploads (files.getUploadURLExternal, the upload, files.completeUploadExternal)."""
+
+    id: str
+    name: str
+    length: int
+    user: str
+    created: int
+    upload_token: str
+    alt_txt: str | None = None
+    title: str | None = None
+    content: bytes | None = None
+    mimetype: str = "application/octet-stream"
+    completed: bool = False
+
+    def to_dict(self, base_url: str) -> JSON:
+        """Return the file object as Slack lists it on a message."""
+        url = f"{base_url}/_emulator/files/{self.id}"
+        data: JSON = {
+            "id": self.id,
+            "created": self.created,
+            "timestamp": self.created,
+            "name": self.name,
+            "title": self.title or self.name,
+            "mimetype": self.mimetype,
+            "filetype": self.mimetype.rsplit("/", 1)[-1],
+            "user": self.user,
+            "user_team": TEAM_ID,
+            "size": len(self.content or b""),
+            "mode": "hosted",
+            "is_external": False,
+            "is_public": False,
+            "url_private": url,
+            "url_private_download": f"{url}?download=1",
+        }
+        if self.alt_txt:
+            data["alt_txt"] = self.alt_txt
+        return data

@@ -17,6 +17,7 @@ from .records import (
     Channel,
     Edit,
     Ephemeral,
+    File,
     Message,
     Pin,
     Reaction,
@@ -55,6 +56,7 @@ class WorkspaceState:
         self._channels: dict[str, Channel] = {}
         self._messages: dict[str, dict[str, Message]] = {}
         self.ephemeral: list[Ephemeral] = []
+        self.files: dict[str, File] = {}
         humans = [uid for uid, _, _ in HUMANS]
         created = int(self.clock())
         general = Channel(GENERAL_ID, "general", created, "U0ALICE", members=humans, is_general=True)
@@ -162,6 +164,7 @@ class WorkspaceState:
         attachments: list[JSON] | None = None,
         thread_ts: str | None = None,
         metadata: JSON | None = None,
+        files: list[JSON] | None = None,
     ) -> Message:
         """Add a message (a thread reply when `thread_ts` is set) and return it."""
         with self.lock:
@@ -172,7 +175,7 @@ class WorkspaceState:
                     root = self.message(channel.id, root.thread_ts)
             bot_id = self.users[user].bot_id if user in self.users else None
             message = Message(channel.id, self.ids.ts(), user, text, blocks=blocks, attachments=attachments)
-            message.bot_id, message.metadata = bot_id, metadata
+            message.bot_id, message.metadata, message.files = bot_id, metadata, files
             if root is not None:
                 root.thread_ts = root.ts
                 root.replies.append(message.ts)

@@ -23,6 +23,7 @@ import pytest
 import pytest_asyncio
 import uvicorn
 import websockets
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -161,6 +162,16 @@ async def test_refused_web_api_calls_show_as_slack_answered_them(slack_workspace
         problems[1]["messages"]
     )
     assert '"x' in problems[1]["args"] and SLACK_TEST_TOKEN not in json.dumps(problems)
+
+
+async def test_a_busy_channel_shows_its_newest_messages(slack_workspace):
+    channel = slack_workspace.resolve_channel("C0OPSALERTS")
+    for n in range(205):
+        slack_workspace.post(channel, "U0BOT", f"message {n}")
+    async with local(create_app(slack_workspace)) as http:
+        state = (await http.get("/_emulator/page", params={"channel": "C0OPSALERTS"})).json()
+    assert state["older"] == 5 and len(state["messages"]) == 200
+    assert (state["messages"][0]["text"], state["messages"][-1]["text"]) == ("message 5", "message 204")
 
 
 # --- the live stream ------------------------------------------------------------------------------------
@@ -417,3 +428,68 @@ async def test_slash_leads_to_the_page_in_local_mode_only(tmp_path, local_mode):
         )
     else:
         assert r.status_code == 404 and page.status_code == 404
+
+
+# --- files the app uploads (charts) --------------------------------------------------------------------
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a0e1f4e40000000049454e44ae426082"
+)
+
+
+async def test_an_uploaded_chart_is_shared_as_a_message_and_served_as_an_image(slack_workspace, slack_emulator):
+    api = AsyncWebClient(token=SLACK_TEST_TOKEN, base_url=slack_emulator.api_url)
+    done = await api.files_upload_v2(
+        channel="C0OPSALERTS",
+        content=PNG,
+        filename="latency.png",
+        title="p99 latency",
+        alt_txt="p99 latency, last hour",
+        initial_comment="Hypothesis 1: the deploy",
+    )
+    file_id = done["file"]["id"]
+    (message,) = slack_workspace.messages("C0OPSALERTS")
+    assert message.text == "Hypothesis 1: the deploy"
+    assert message.files and message.files[0]["title"] == "p99 latency" and message.files[0]["mimetype"] == "image/png"
+    async with httpx.AsyncClient(base_url=slack_emulator.url) as http:
+        image = await http.get(f"/_emulator/files/{file_id}")
+        assert image.status_code == 200 and image.content == PNG
+        assert image.headers["content-type"] == "image/png" and "sandbox" in image.headers["content-security-policy"]
+        page = (await http.get("/_emulator/page", params={"channel": "C0OPSALERTS"})).json()
+        assert page["messages"][0]["files"][0]["id"] == file_id
+
+
+async def test_an_upload_that_is_no_image_is_only_ever_a_download(slack_workspace, slack_emulator):
+    api = AsyncWebClient(token=SLACK_TEST_TOKEN, base_url=slack_emulator.api_url)
+    html = b"<html><script>alert(1)</script></html>"
+    done = await api.files_upload_v2(channel="C0OPSALERTS", content=html, filename="chart.png")
+    async with httpx.AsyncClient(base_url=slack_emulator.url) as http:
+        served = await http.get(f"/_emulator/files/{done['file']['id']}")
+    assert served.content == html
+    assert served.headers["content-type"] == "application/octet-stream"
+    assert served.headers["content-disposition"] == "attachment"
+    assert served.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_upload_urls_take_what_was_announced_once(slack_workspace, slack_emulator):
+    api = AsyncWebClient(token=SLACK_TEST_TOKEN, base_url=slack_emulator.api_url)
+    issued = await api.files_getUploadURLExternal(filename="a.png", length=len(PNG))
+    url, file_id = issued["upload_url"], issued["file_id"]
+    async with httpx.AsyncClient() as http:
+        assert (await http.post(url, content=PNG + b"more")).status_code == 413
+        assert (await http.post(url.replace(file_id, "F0NOPE"), content=PNG)).status_code == 404
+        assert (await http.post(url + "x", content=PNG)).status_code == 404
+        assert (await http.post(url, content=PNG)).status_code == 200
+        assert (await http.post(url, content=PNG)).status_code == 404  # once
+        assert (await http.get(f"{slack_emulator.url}/_emulator/files/{file_id}")).status_code == 404  # not shared
+    with pytest.raises(SlackApiError) as refused:
+        await api.files_completeUploadExternal(files=[{"id": "F0NOPE"}], channel_id="C0OPSALERTS")
+    assert refused.value.response["error"] == "file_not_found"
+    pending = await api.files_getUploadURLExternal(filename="b.png", length=10)
+    with pytest.raises(SlackApiError) as refused:
+        await api.files_completeUploadExternal(files=[{"id": pending["file_id"]}], channel_id="C0OPSALERTS")
+    assert refused.value.response["error"] == "file_upload_not_completed"
+    with pytest.raises(SlackApiError) as refused:
+        await api.files_getUploadURLExternal(filename="huge.png", length=50 * 1024 * 1024)
+    assert refused.value.response["error"] == "file_too_large"

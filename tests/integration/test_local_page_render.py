@@ -429,3 +429,20 @@ def test_changes_show_up_live_and_refusals_as_slack_answers_them(ws, slack, page
     expect(problems.nth(1)).to_contain_text("invalid_blocks")
     expect(problems.nth(1)).to_contain_text("cannot exceed 3000 characters [json-pointer:/blocks/0]")
     errors.assert_none(allowed=lambda e: "429" in e)
+
+
+def test_charts_the_app_uploads_show_inline_and_other_files_as_downloads(ws, slack, page, server):
+    errors = open_channel(page, server, OPS_ALERTS_ID)
+    slack.files_upload_v2(
+        channel=OPS_ALERTS_ID, content=PNG, filename="latency.png", title="p99 latency", initial_comment="Evidence"
+    )
+    slack.files_upload_v2(channel=OPS_ALERTS_ID, content=b"<script>window.__pwned=1</script>", filename="x.html")
+    chart = page.locator("figure.file-image img")
+    expect(chart).to_have_attribute("alt", "p99 latency")
+    page.wait_for_function("img => img.complete && img.naturalWidth === 1", arg=chart.element_handle())
+    expect(page.locator("figure.file-image figcaption")).to_have_text("p99 latency")
+    download = page.locator("a.file-link")
+    expect(download).to_have_text("\U0001f4c4 x.html")
+    expect(download).to_have_attribute("download", "x.html")
+    assert page.evaluate("window.__pwned") is None
+    errors.assert_none()

@@ -245,5 +245,27 @@ export function messageBody(message, ctx) {
     if (attachment.text || attachment.fallback) node.append(mrkdwn(attachment.text || attachment.fallback, ctx));
     body.append(node);
   }
+  for (const file of message.files || []) body.append(fileNode(file));
   return body;
+}
+
+const INLINE_IMAGES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+// A file the app uploaded: images inline (served by the emulator itself), anything else as a download.
+function fileNode(file) {
+  const url = `_emulator/files/${encodeURIComponent(String(file.id || ""))}`;
+  const title = String(file.title || file.name || "file");
+  if (INLINE_IMAGES.includes(file.mimetype)) {
+    const figure = el("figure", "bk-image file-image");
+    figure.append(el("figcaption", null, title));
+    const img = el("img", "bk-image-img");
+    img.src = url;
+    img.alt = String(file.alt_txt || title);
+    figure.append(img);
+    return figure;
+  }
+  const link = el("a", "file-link", `\u{1F4C4} ${title}`);
+  link.href = `${url}?download=1`;
+  link.download = String(file.name || "file");
+  return link;
 }

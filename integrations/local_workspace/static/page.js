@@ -333,7 +333,7 @@ function messageNode(message, ctx, { ephemeral = false, reply = false } = {}) {
 
 function renderMessages(data, ctx) {
   const box = $("messages");
-  const key = JSON.stringify([data.user, data.channel, data.messages, data.ephemeral, data.users, data.channel_names]);
+  const key = JSON.stringify([data.user, data.channel, data.older, data.messages, data.ephemeral, data.users, data.channel_names]);
   if (view.rendered.messages === key) return;
   view.rendered.messages = key;
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
@@ -343,6 +343,7 @@ function renderMessages(data, ctx) {
   ].sort((a, b) => Number(a.ts) - Number(b.ts));
   const nodes = items.map((item) => item.node());
   if (!nodes.length) nodes.push(el("p", "muted empty", "No messages yet."));
+  if (data.older) nodes.unshift(el("p", "muted older", `${data.older} older messages are not shown.`));
   box.replaceChildren(...nodes);
   if (atBottom || view.rendered.channel !== data.channel) box.scrollTop = box.scrollHeight;
   view.rendered.channel = data.channel;
