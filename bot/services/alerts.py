@@ -67,11 +67,17 @@ async def ingest(deps: Deps, alerts: list[Alert], *, source: str, request_key: s
     # Grouping and classification need no database: they happen before the write lock.
     groups: dict[str, _Group] = {}
     active_keys: list[str] = []
+    owner: dict[str, _Group] = {}  # active key -> the group that handles it: one alert, one group
     for alert in alerts:
-        key = group_key(alert, policy.group_by)
-        group = groups.get(key) or groups.setdefault(key, _Group(key))
-        active_keys.append(alert.active_key)
-        group.items.append((alert, classify(alert.labels, policy.rules), active_keys[-1]))
+        active = alert.active_key
+        group = owner.get(active)
+        if group is None:
+            # Alerts that share an active key are one alert (a sender's fingerprint with label sets that
+            # differ only where the key folds them); its later copies go where its first one went.
+            key = group_key(alert, policy.group_by)
+            group = owner[active] = groups.get(key) or groups.setdefault(key, _Group(key))
+        active_keys.append(active)
+        group.items.append((alert, classify(alert.labels, policy.rules), active))
     async with deps.store.transaction() as tx:
         if request_key is not None and not await tx.first_time(f"alerts:{request_key}", now):
             result.duplicate_request = True
@@ -172,6 +178,12 @@ async def _ingest_group(
             result.resolved += 1
             if row is None:
                 inserts.append(_new_row(alert, cls, group.key, None, now))
+                continue
+            if row.id < 0:  # it fired earlier in this same request: its new row is stored resolved
+                pending_new[key].update(
+                    status=AlertStatus.RESOLVED.value, active_key=None, resolved_at=now, ends_at=alert.ends_at or now
+                )
+                del existing[key]
                 continue
             resolved_ids.append(row.id)
             del existing[key]

@@ -235,3 +235,42 @@ async def test_card_refreshes_of_many_incidents_spread_over_the_window(deps):
     assert len(waits) == 20 and all(0 < w <= period for w in waits)
     assert len({round(w, 3) for w in waits}) == 20  # no two on the same instant
     assert waits[-1] - waits[0] > period / 2  # spread across the window, not bunched on a boundary
+
+
+def sent_with_fingerprint(a, fp: str):
+    """The alert as a sender that sets the fingerprint itself would send it (Alertmanager's field)."""
+    return type(a)(
+        source=a.source, fingerprint=fp, status=a.status, labels=a.labels, annotations=a.annotations,
+        labels_fingerprint=True,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        ({"alertname": "Disk|Full"}, {"alertname": "Disk/Full"}),  # `|` is folded into `/` in the key's lead
+        ({"alertname": "A" * 300}, {"alertname": "A" * 300 + "B"}),  # the lead is cut to fit the key
+        ({"service": "", "job": "search"}, {"service": "search"}),  # service falls back to job
+    ],
+)
+async def test_alerts_of_one_request_that_share_an_active_key_are_one_alert_not_a_503(deps, first, second):
+    """Found by the fuzzer: a sender's fingerprint with label sets that give one active key crashed ingest."""
+    a = sent_with_fingerprint(alert(**{"alertname": "X", "service": "s", **first}), "f00d")
+    b = sent_with_fingerprint(alert(**{"alertname": "X", "service": "s", **second}), "f00d")
+    assert a.active_key == b.active_key and a.labels != b.labels
+    r = await alerts.ingest(deps, [a, b], source="alertmanager")
+    assert r.accepted == 2 and r.deduplicated == 1 and len(r.declared) == 1
+    async with deps.store.read() as tx:
+        row = (await tx.session.execute(select(AlertRow))).scalar_one()
+    assert row.count == 2 and row.labels == dict(a.labels)
+
+
+async def test_an_alert_that_fires_and_resolves_in_one_request_is_stored_resolved(deps):
+    firing, resolved = alert(), alert(status="resolved")
+    r = await alerts.ingest(deps, [firing, resolved], source="alertmanager")
+    assert r.accepted == 2 and r.resolved == 1
+    async with deps.store.read() as tx:
+        row = (await tx.session.execute(select(AlertRow))).scalar_one()
+    assert row.status == "resolved" and row.active_key is None and row.resolved_at is not None
+    again = await alerts.ingest(deps, [firing], source="alertmanager")  # firing again: a new firing row
+    assert again.deduplicated == 0 and await count(deps, AlertRow) == 2
