@@ -444,12 +444,15 @@ function render(data) {
 }
 
 async function load() {
+  const asked = { user: view.user, channel: view.channel };
   const params = new URLSearchParams();
-  if (view.user) params.set("user", view.user);
-  if (view.channel) params.set("channel", view.channel);
+  if (asked.user) params.set("user", asked.user);
+  if (asked.channel) params.set("channel", asked.channel);
   const response = await fetch(`_emulator/page?${params}`, { cache: "no-store" });
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
   const data = await response.json();
+  // Another user or channel was picked while this answer was on its way: it is stale, ask again.
+  if (view.user !== asked.user || view.channel !== asked.channel) return load();
   const wanted = chooseChannel(data);
   if (wanted !== data.channel) {
     view.channel = wanted;
