@@ -239,6 +239,12 @@ async def _ingest_group(
             tx, policy, incident, group, attach_rows, attach_cls, open_incidents, now, source, result
         )
     incident_id = incident.id if incident is not None and attach_rows else None
+    if resolved_ids:  # first: an alert resolved and firing again in one request frees its key for the new row
+        await tx.session.execute(
+            ALERTS.update()
+            .where(ALERTS.c.id.in_(resolved_ids))
+            .values(status=AlertStatus.RESOLVED.value, resolved_at=now, ends_at=now, active_key=None, last_seen_at=now)
+        )
     if inserts:
         for r in inserts:
             r["incident_id"] = incident_id if r.pop("_attach", False) else None
@@ -248,12 +254,6 @@ async def _ingest_group(
     if attach_existing and incident_id is not None:
         await tx.session.execute(
             ALERTS.update().where(ALERTS.c.id.in_(attach_existing)).values(incident_id=incident_id, review=False)
-        )
-    if resolved_ids:
-        await tx.session.execute(
-            ALERTS.update()
-            .where(ALERTS.c.id.in_(resolved_ids))
-            .values(status=AlertStatus.RESOLVED.value, resolved_at=now, ends_at=now, active_key=None, last_seen_at=now)
         )
     for rid, n in resolved_by_incident.items():
         if rid < 0:

@@ -274,3 +274,13 @@ async def test_an_alert_that_fires_and_resolves_in_one_request_is_stored_resolve
     assert row.status == "resolved" and row.active_key is None and row.resolved_at is not None
     again = await alerts.ingest(deps, [firing], source="alertmanager")  # firing again: a new firing row
     assert again.deduplicated == 0 and await count(deps, AlertRow) == 2
+
+
+async def test_an_alert_resolved_and_firing_again_in_one_request_gets_a_new_firing_row(deps):
+    """Found by the fuzzer: the new row was inserted before the resolved one gave up its key (a 503)."""
+    await alerts.ingest(deps, [alert()], source="alertmanager")
+    r = await alerts.ingest(deps, [alert(status="resolved"), alert()], source="alertmanager")
+    assert r.accepted == 2 and r.resolved == 1
+    async with deps.store.read() as tx:
+        rows = (await tx.session.execute(select(AlertRow).order_by(AlertRow.id))).scalars().all()
+    assert [(x.status, x.active_key is None) for x in rows] == [("resolved", True), ("firing", False)]
