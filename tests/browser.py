@@ -39,15 +39,21 @@ def _unavailable(message: str) -> None:
     pytest.skip(message)
 
 
+EXPECT_TIMEOUT_MS = 20_000
+
+
 @contextmanager
 def chromium() -> Iterator[Any]:
     """A headless Chromium (Playwright's sync Browser); closed on exit."""
     if not os.access(CHROMIUM, os.X_OK):
         _unavailable(f"Chromium is not installed ({CHROMIUM} not found): {MISSING_HELP}")
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError:
         _unavailable("the playwright package is missing: run `make install`")
+    # Assertions wait as long as actions do: 5 s (Playwright's default) was too short for a slash command's
+    # round trip to a loaded bot (a modal missed it once in a CI-like run). A failure still fails, later.
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
         try:
