@@ -252,6 +252,7 @@ def test_block_kit_is_laid_out_as_slack_shows_it(ws, slack, page, server):
 
 EVIL = [
     {"type": "header", "text": text("plain_text", "<img src=x onerror=window.__pwned=1>")},
+    {"type": "image", "image_url": "http://plain.example/x.png", "alt_text": "over plain http"},
     {
         "type": "section",
         "text": text(
@@ -265,6 +266,12 @@ EVIL = [
         "type": "actions",
         "elements": [
             {"type": "button", "action_id": "b", "text": text("plain_text", "<b>btn</b>")},
+            {
+                "type": "button",
+                "action_id": "u",
+                "text": text("plain_text", "go"),
+                "url": "javascript:window.__pwned=6",
+            },
             {
                 "type": "static_select",
                 "action_id": "s",
@@ -295,6 +302,10 @@ def test_text_from_anywhere_is_shown_as_text(ws, slack, page, server):
     page.get_by_label("Message or /incident command").press("Enter")
     expect(page.locator(".bk-rich-text")).to_have_text("<img src=x onerror=window.__pwned=5> *not markup*")
     body.get_by_text("click me").click()
+    card.get_by_role("button", name="go").click()  # a button's url opens only when it is http(s)
+    expect(card.get_by_role("button", name="go")).to_be_enabled()
+    expect(card.locator(".image-missing")).to_have_text("[image: over plain http]")
+    assert len(page.context.pages) == 1
     assert page.evaluate("window.__pwned") is None
     assert page.locator("#messages img, #messages script, #messages b, #messages i").count() == 0
     errors.assert_none()

@@ -15,8 +15,8 @@ function plain(object) {
 }
 
 function image(url, alt, className) {
-  const href = safeHref(url);
-  if (!href || !href.startsWith("http")) return el("span", "image-missing", alt ? `[image: ${alt}]` : "[image]");
+  const href = safeHref(url);  // https only: the page's policy loads no plain-http image
+  if (!href || !href.startsWith("https:")) return el("span", "image-missing", alt ? `[image: ${alt}]` : "[image]");
   const img = el("img", className);
   img.src = href;
   img.alt = alt || "";

@@ -2,7 +2,7 @@
 // event, and acts through the emulator's control API, which sends the bot the signed requests Slack would.
 
 import { blockNode, messageBody } from "./blocks.js";
-import { emojiText, mrkdwn, textObject } from "./mrkdwn.js";
+import { emojiText, mrkdwn, safeHref, textObject } from "./mrkdwn.js";
 
 const $ = (id) => document.getElementById(id);
 const view = {
@@ -113,7 +113,8 @@ async function click(body, node) {
 
 async function act(element, block, node) {
   if (!(await confirmFirst(element.confirm))) return;
-  if (element.url) window.open(element.url, "_blank", "noopener,noreferrer");
+  const href = element.url ? safeHref(element.url) : null;
+  if (href) window.open(href, "_blank", "noopener,noreferrer");
   const body = { message_ts: messageOf(node), action_id: element.action_id, block_id: block.block_id };
   if (element.value !== undefined) body.value = element.value;
   await click(body, node);
@@ -176,6 +177,11 @@ async function sendTestAlert() {
     const result = await post("_emulator/test-alert", {});
     const refs = (result.body && result.body.incidents) || [];
     toast(refs.length ? `Alert accepted: ${refs.join(", ")}` : "Alert accepted", "ok");
+    // The alert may join an incident whose room is already open: stop waiting for a new room after a while.
+    const following = view.follow;
+    setTimeout(() => {
+      if (view.follow === following) view.follow = null;
+    }, 15000);
   } catch (error) {
     view.follow = null;
     toast(`The test alert was refused: ${error.message}`, "error");
