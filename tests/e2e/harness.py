@@ -21,6 +21,7 @@ import uvicorn
 from bot.bootstrap import Container, build
 from bot.config import AppConfig, Settings
 from integrations.local_workspace import Workspace
+from tests.e2e.serve import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "xoxb-test-token"
@@ -196,11 +197,4 @@ class BotProcess:
 
     def stop(self) -> int | None:
         """SIGTERM and wait (SIGKILL after 10 s); return the exit code."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        return self.proc.returncode if self.proc is not None else None
+        return stop_process(self.proc)

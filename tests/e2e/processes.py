@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from tests.e2e.harness import ALERT_TOKEN, SIGNING_SECRET, TOKEN, eventually
+from tests.e2e.serve import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,10 +107,4 @@ class ServeProcess:
 
     def stop(self) -> None:
         """SIGTERM (a graceful stop), SIGKILL after 10 s."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc)

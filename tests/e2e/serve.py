@@ -20,6 +20,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_process(proc: subprocess.Popen[bytes] | None, seconds: float = 10) -> int | None:
+    """SIGTERM a `warroom serve` subprocess and wait (SIGKILL after `seconds`); its exit code, None if never started."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=seconds)
+    return proc.returncode if proc is not None else None
+
+
 class Serve:
     """`python -m bot.cli serve` with exactly `env` (on top of a clean environment)."""
 
@@ -69,10 +81,4 @@ class Serve:
         raise AssertionError("no VmHWM in /proc/<pid>/status")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc)
