@@ -356,6 +356,28 @@ async def settle(pids: list[int], max_wait: float = 30.0) -> float:
     return time.perf_counter() - t0
 
 
+def serve_env(db_url: str, port: int, slack_api_url: str) -> dict[str, str]:
+    """The environment of a benchmarked `warroom serve`: this database and port, Slack at `slack_api_url`."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WARROOM_", "DISCORD_"))},
+        "WARROOM_DATABASE_URL": db_url,
+        "WARROOM_PORT": str(port),
+        "WARROOM_HOST": HOST,
+        "WARROOM_ALERT_TOKEN": TOKEN,
+        "WARROOM_LOG_LEVEL": "WARNING",
+        "WARROOM_LOCAL_MODE": "false",
+        "SLACK_BOT_TOKEN": SLACK_TOKEN,
+        "SLACK_SIGNING_SECRET": SLACK_SECRET,
+        "SLACK_API_URL": slack_api_url,
+    }
+
+
+def serve_argv() -> list[str]:
+    """`python -m bot.cli serve` with the project's venv when there is one."""
+    python = ROOT / ".venv" / "bin" / "python"
+    return [str(python if python.exists() else Path(sys.executable)), "-m", "bot.cli", "serve"]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
@@ -479,24 +501,11 @@ async def start_warroom(tmp: Path, bodies: Bodies, slack_api_url: str, synchrono
     wr_dir = tmp / "warroom"
     wr_dir.mkdir(parents=True)
     port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WARROOM_", "DISCORD_"))},
-        "WARROOM_DATABASE_URL": f"sqlite+aiosqlite:///{wr_dir / 'bench.db'}",
-        "WARROOM_SQLITE_SYNCHRONOUS": synchronous,
-        "WARROOM_PORT": str(port),
-        "WARROOM_HOST": HOST,
-        "WARROOM_ALERT_TOKEN": TOKEN,
-        "WARROOM_LOG_LEVEL": "WARNING",
-        "WARROOM_LOCAL_MODE": "false",
-        "SLACK_BOT_TOKEN": SLACK_TOKEN,
-        "SLACK_SIGNING_SECRET": SLACK_SECRET,
-        "SLACK_API_URL": slack_api_url,
-    }
+    env = serve_env(f"sqlite+aiosqlite:///{wr_dir / 'bench.db'}", port, slack_api_url)
+    env["WARROOM_SQLITE_SYNCHRONOUS"] = synchronous
     log_path = wr_dir / "bot.log"
-    python = ROOT / ".venv" / "bin" / "python"
-    argv = [str(python if python.exists() else Path(sys.executable)), "-m", "bot.cli", "serve"]
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(serve_argv(), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://{HOST}:{port}{ENDPOINT}"
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
     try:

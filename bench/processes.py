@@ -36,7 +36,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from ingest import ENDPOINT, HOST, SLACK_SECRET, SLACK_TOKEN, TOKEN, cpu_seconds, free_port, make_bodies, pct, stop
+from ingest import (
+    ENDPOINT,
+    HOST,
+    SLACK_SECRET,
+    SLACK_TOKEN,
+    TOKEN,
+    cpu_seconds,
+    free_port,
+    make_bodies,
+    pct,
+    serve_argv,
+    serve_env,
+    stop,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.servers.postgres: the throwaway cluster of the test suite
@@ -88,22 +101,10 @@ class Config:
         self.urls: list[str] = []
 
     async def start(self) -> None:
-        python = ROOT / ".venv" / "bin" / "python"
-        argv = [str(python if python.exists() else Path(sys.executable)), "-m", "bot.cli", "serve"]
+        argv = serve_argv()
         for i in range(self.n):
             port = free_port()
-            env = {
-                **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WARROOM_", "DISCORD_"))},
-                "WARROOM_DATABASE_URL": self.db_url,
-                "WARROOM_PORT": str(port),
-                "WARROOM_HOST": HOST,
-                "WARROOM_ALERT_TOKEN": TOKEN,
-                "WARROOM_LOG_LEVEL": "WARNING",
-                "WARROOM_LOCAL_MODE": "false",
-                "SLACK_BOT_TOKEN": SLACK_TOKEN,
-                "SLACK_SIGNING_SECRET": SLACK_SECRET,
-                "SLACK_API_URL": self.slack_api_url,
-            }
+            env = serve_env(self.db_url, port, self.slack_api_url)
             with (self.tmp / f"bot{i}.log").open("wb") as log:
                 self.procs.append(subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
             self.urls.append(f"http://{HOST}:{port}")
