@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -325,9 +326,28 @@ def test_buttons_menus_and_confirmations_send_signed_interactions(ws, slack, pag
     assert (first["actions"][0]["action_id"], first["actions"][0]["value"]) == ("incident-ack", "INC-1")
     assert first["container"]["message_ts"] == posted["ts"] and first["message"]["blocks"][0]["type"] == "header"
 
+    # A switch takes effect at once: the next click goes out as the new user even while the page has not
+    # re-rendered yet (its refresh is held here until the click is in).
+    held: list[Any] = []
+    refreshes = re.compile(r"/_emulator/page\?")
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    page.route(refreshes, hold)
+    page.get_by_label("Acting as").select_option("U0CAROL")
     card.get_by_role("combobox", name="Change severity").select_option("INC-1:SEV3")
-    chosen = app.wait_for(2)[1]["actions"][0]
-    assert (chosen["action_id"], chosen["selected_option"]["value"]) == ("incident-severity", "INC-1:SEV3")
+    chosen = app.wait_for(2)[1]
+    assert held, "the refresh after the switch was not held"
+    page.unroute(refreshes, hold)
+    for route in held:
+        route.continue_()
+    expect(page.locator("body")).to_have_attribute("data-user", "U0CAROL")
+    assert chosen["user"]["id"] == "U0CAROL"
+    assert (chosen["actions"][0]["action_id"], chosen["actions"][0]["selected_option"]["value"]) == (
+        "incident-severity",
+        "INC-1:SEV3",
+    )
 
     card.get_by_role("button", name="Resolve").click()
     dialog = page.get_by_role("dialog", name="Resolve incident?")

@@ -67,6 +67,11 @@ function context() {
 
 // -- acting ---------------------------------------------------------------------------------------------
 
+// Who acts: the user picked in "Acting as" from the moment it is picked, even before the page has re-rendered.
+function actingAs() {
+  return view.user || view.data.user;
+}
+
 function confirmFirst(confirm) {
   if (!confirm) return Promise.resolve(true);
   const dialog = $("confirm");
@@ -98,7 +103,7 @@ async function click(body, node) {
   node.classList.add("pending");
   try {
     const result = await post("_emulator/send/click", {
-      user_id: view.data.user,
+      user_id: actingAs(),
       channel_id: view.data.channel,
       ...body,
     });
@@ -146,7 +151,7 @@ async function sendComposer(event) {
       const command = space === -1 ? text : text.slice(0, space);
       const rest = space === -1 ? "" : text.slice(space + 1).trim();
       const result = await post("_emulator/send/command", {
-        user_id: view.data.user,
+        user_id: actingAs(),
         channel_id: view.data.channel,
         command,
         text: rest,
@@ -154,7 +159,7 @@ async function sendComposer(event) {
       checkDelivery(result, command);
     } else {
       const result = await post("_emulator/send/message", {
-        user_id: view.data.user,
+        user_id: actingAs(),
         channel_id: view.data.channel,
         text,
       });
@@ -236,6 +241,7 @@ function renderModal(modal) {
   if (view.modalKey !== key) {
     view.modalKey = key;
     dialog.dataset.viewId = modal.id;
+    dialog.dataset.user = view.data.user; // a modal belongs to the user it was opened for
     $("modal-title").textContent = modal.title ? modal.title.text : "";
     $("modal-submit").textContent = modal.submit ? modal.submit.text : "Submit";
     $("modal-submit").hidden = !modal.submit;
@@ -271,7 +277,7 @@ async function submitModal(event) {
     if (control.value !== "" || control.dataset.kind === "plain_text_input") values[control.name] = control.value;
   }
   try {
-    const result = await post("_emulator/send/submit", { user_id: view.data.user, view_id: dialog.dataset.viewId, values });
+    const result = await post("_emulator/send/submit", { user_id: dialog.dataset.user, view_id: dialog.dataset.viewId, values });
     checkDelivery(result, "submit");
   } catch (error) {
     toast(`Not submitted: ${error.message}`, "error");
@@ -284,7 +290,7 @@ async function closeModal(event) {
   view.modalKey = null;
   $("modal").close();
   try {
-    await post(`_emulator/views/${encodeURIComponent(id)}/close`, { user_id: view.data.user });
+    await post(`_emulator/views/${encodeURIComponent(id)}/close`, { user_id: $("modal").dataset.user });
   } catch (error) {
     toast(`Could not close: ${error.message}`, "error");
   }
