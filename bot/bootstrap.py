@@ -30,12 +30,13 @@ from bot.domain.text import visible
 from bot.exposure import exposure_problems
 from bot.heartbeat import Heartbeat
 from bot.outbox import OutboxWorker, RetryPolicy
+from bot.plugins import ReactorRegistry
 from bot.redact import RedactingChatRoom, Redactor, install_log_redaction
 from bot.sample_alert import sample_alerts
 from bot.scheduler import Scheduler
 from bot.services.alerts import CARD_REFRESH, note_joined_alerts
 from bot.services.deps import AlertPolicy, Deps
-from bot.services.reactors import WarRoomReactor
+from bot.services.reactors import Announcer, WarRoomReactor
 from bot.services.stats import Telemetry, database_ready
 from handlers import slack as slack_handlers
 from handlers.http import ApiAuth, HttpDeps, create_app
@@ -178,6 +179,14 @@ def _sla(config: AppConfig) -> dict[Any, SlaTargets]:
     return {sev: SlaTargets(t.ack_minutes, t.update_minutes, t.resolve_minutes) for sev, t in config.sla.items()}
 
 
+def build_reactors(registry: ReactorRegistry, deps: Deps, chat: ChatRoom, config: AppConfig) -> WarRoomReactor:
+    """Add this process's reactors to the registry (one line each); the war room (its card refreshes are
+    driven by timers)."""
+    war_room = registry.add(WarRoomReactor(deps, chat, prefix=config.channels.prefix, oncall=list(config.oncall.users)))
+    registry.add(Announcer(deps, chat, channel=config.channels.announcements))
+    return war_room
+
+
 def build(
     settings: Settings,
     *,
@@ -246,14 +255,7 @@ def build(
         token, base_url=api_url, on_rate_limited=telemetry.rate_limited, scrub=lambda s: visible(redactor(s))
     )
     chat: ChatRoom = RedactingChatRoom(SlackChatRoom(client, pacer=Pacer(scale=settings.slack_rate_scale)), redactor)
-    reactor = WarRoomReactor(
-        deps,
-        chat,
-        announcements=config.channels.announcements,
-        prefix=config.channels.prefix,
-        oncall=list(config.oncall.users),
-    )
-    store.subscribe(reactor.name, reactor.wants)
+    war_room = build_reactors(store.reactors, deps, chat, config)
 
     def failed(reactor_name: str) -> None:
         telemetry.delivery_failures[reactor_name] += 1
@@ -262,7 +264,6 @@ def build(
     process_id = new_worker_id("p")  # claimed_by of every delivery and timer this process works on
     outbox = OutboxWorker(
         store,
-        [reactor],
         clock=clock,
         policy=RetryPolicy(
             max_attempts=settings.outbox_max_attempts,
@@ -284,7 +285,7 @@ def build(
     async def refresh_card(timer: ClaimedTimer) -> None:
         if timer.incident_id is not None:
             await note_joined_alerts(deps, incident_id=timer.incident_id)
-            await reactor.refresh(timer.incident_id)
+            await war_room.refresh(timer.incident_id)
 
     scheduler.register(CARD_REFRESH, refresh_card)
 

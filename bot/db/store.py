@@ -33,12 +33,12 @@ from bot.db.tables import (
 from bot.domain.chain import GENESIS, event_hash
 from bot.domain.events import Event
 from bot.domain.incident import Incident, Role, Severity, Status, format_ref
+from bot.plugins import ReactorRegistry
 from bot.worker_threads import WorkerThreads
 
 PENDING, INFLIGHT, DONE, DEAD = "pending", "inflight", "done", "dead"
 FIRED, CANCELLED = "fired", "cancelled"
 
-Subscriber = tuple[str, Callable[[str], bool]]
 T = TypeVar("T")
 
 
@@ -299,8 +299,7 @@ class Tx:
         deliveries = [
             {"event_id": event_id, "reactor": name, "chain": chain, "status": PENDING, "attempts": 0, "due_at": at,
              "created_at": at}
-            for name, wants in self._store.subscribers
-            if wants(kind)
+            for name in self._store.reactors.names_for(kind)
         ]  # fmt: skip
         if deliveries:
             await self.session.execute(_INSERT_DELIVERY, deliveries)
@@ -378,7 +377,7 @@ class Store:
         self._scan_threads = WorkerThreads("sqlite-scan", size=2) if scan_engine is not None else None
         self.dialect = engine.dialect.name
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self.subscribers: list[Subscriber] = []
+        self.reactors = ReactorRegistry()  # who gets a delivery of each appended event (bootstrap fills it)
         self.cache: dict[str, object] = {}  # small per-process caches of services (e.g. "no silences")
         self._commit_listeners: list[Callable[[], None]] = []
         # SQLite has one writer at a time: serialize our own writers instead of failing with SQLITE_BUSY.
@@ -397,10 +396,6 @@ class Store:
     def is_sqlite(self) -> bool:
         """True on SQLite."""
         return self.dialect == "sqlite"
-
-    def subscribe(self, name: str, wants: Callable[[str], bool]) -> None:
-        """Register a reactor: every appended event it wants gets a delivery row."""
-        self.subscribers.append((name, wants))
 
     def on_commit(self, listener: Callable[[], None]) -> None:
         """Call `listener` after every commit that appended events (wakes the outbox worker)."""

@@ -1,8 +1,7 @@
-"""Reactors: turn event-log entries into side effects. The war-room reactor runs the Slack room."""
+"""The war-room reactor: opens the incident's room on declare and keeps its card, topic and timeline current."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
@@ -12,27 +11,17 @@ from bot.domain.cards import CARD_CHANGING_TOPIC, ActionId, Button, topic_line, 
 from bot.domain.events import CARD_CHANGING, Event, EventKind
 from bot.domain.incident import Incident, channel_name
 from bot.domain.ports import ChatError, ChatRoom, NameTaken
-from bot.domain.text import USER_ID, ChannelLink, Text, visible
-from bot.domain.timeline import action, actor, timeline_line
-from bot.outbox import GiveUp, RetryLater
+from bot.domain.text import USER_ID, visible
+from bot.domain.timeline import timeline_line
+from bot.plugins import GiveUp, RetryLater
 from bot.services.deps import Deps
+from bot.services.reactors.posting import chat_failure, post_once
 
-log = logging.getLogger("warroom.reactors")
-
-PERMANENT_CHAT_ERRORS = frozenset(
-    {
-        "invalid_blocks",
-        "msg_too_long",
-        "invalid_auth",
-        "not_authed",
-        "account_inactive",
-        "invalid_arguments",
-        "missing_scope",
-        "token_revoked",
-    }
-)
 MAX_NAME_TRIES = 20
-SKIPPED = frozenset({EventKind.ROOM_OPENED.value, EventKind.ALERTS_UPDATED.value, EventKind.ALERTS_RESOLVED.value})
+# Bookkeeping the room does not show as lines: its own opening, and alert counts (those reach the card
+# through the coalesced card refreshes).
+SKIPPED = frozenset({EventKind.ROOM_OPENED, EventKind.ALERTS_UPDATED, EventKind.ALERTS_RESOLVED})
+CARD_CHANGING_KINDS = frozenset(k.value for k in CARD_CHANGING)
 
 
 def card_marker(ref: str) -> str:
@@ -40,36 +29,17 @@ def card_marker(ref: str) -> str:
     return f"card:{ref}"
 
 
-def chat_failure(exc: ChatError) -> Exception:
-    """Map a chat error to the outbox's retry vocabulary."""
-    if exc.code in PERMANENT_CHAT_ERRORS:
-        return GiveUp(f"slack refused: {exc.code}")
-    return RetryLater(f"slack: {exc.code}", after=exc.retry_after)
-
-
 class WarRoomReactor:
     """Opens the war room on declare and keeps its card, topic and timeline current."""
 
-    name = "slack-warroom"
+    name = "slack-warroom"  # stored on delivery rows: kept from before the reactors were plugins
+    kinds = frozenset(k.value for k in EventKind if k not in SKIPPED)
 
-    def __init__(
-        self,
-        deps: Deps,
-        chat: ChatRoom,
-        *,
-        announcements: str = "incidents",
-        prefix: str = "inc",
-        oncall: list[str] | None = None,
-    ) -> None:
+    def __init__(self, deps: Deps, chat: ChatRoom, *, prefix: str = "inc", oncall: list[str] | None = None) -> None:
         self.deps = deps
         self.chat = chat
-        self.announcements = announcements
         self.prefix = prefix
         self.oncall = list(oncall or [])
-
-    def wants(self, kind: str) -> bool:
-        """Every incident event except bookkeeping; alert counts reach the card through coalesced refreshes."""
-        return kind not in SKIPPED
 
     async def handle(self, event: Event, *, attempt: int) -> None:
         """Apply one event to the room."""
@@ -84,7 +54,7 @@ class WarRoomReactor:
                 user = str(event.payload.get("user") or "")
                 if USER_ID.match(user):
                     await self.chat.invite(incident.channel_id, [user])  # role holders belong in the room
-            if event.kind in {k.value for k in CARD_CHANGING}:
+            if event.kind in CARD_CHANGING_KINDS:
                 await self._refresh_card(incident)
                 if event.kind in CARD_CHANGING_TOPIC:
                     await self.chat.set_topic(incident.channel_id, topic_line(incident))
@@ -92,13 +62,6 @@ class WarRoomReactor:
                 await self._offer_resolve(incident, event, attempt)
                 return
             await self._post_line(incident, event, attempt)
-            if event.kind in {EventKind.SEVERITY_CHANGED.value, EventKind.RESOLVED.value}:
-                await self._announce(
-                    Text.of(f"*{incident.ref}* ", action(event), " (", actor(event), ")"),
-                    f"announce:{event.id}",
-                    since=event.at,
-                    attempt=attempt,
-                )
         except ChatError as exc:
             raise chat_failure(exc) from exc
 
@@ -127,13 +90,6 @@ class WarRoomReactor:
         await self.chat.pin(room, card_ts)
         if posted:
             incident = await self._catch_up_card(incident)
-        text = Text.of(
-            f":rotating_light: *{incident.ref}* {incident.severity.value} declared: ",
-            incident.title,
-            " — join ",
-            ChannelLink(room),
-        )
-        await self._announce(text, f"announce:{incident.ref}", since=incident.declared_at, attempt=attempt)
         await self._record_opened(incident)
 
     async def _post_card(self, incident: Incident, attempt: int) -> str:
@@ -228,6 +184,7 @@ class WarRoomReactor:
                 setattr(row, k, v)
 
     async def _record_opened(self, incident: Incident) -> None:
+        """The room is ready: an event for the timeline, and for the reactors that point people to the room."""
         async with self.deps.store.transaction() as tx:
             row = await tx.incident_row(incident.ref, lock=True)
             if row is None:
@@ -300,44 +257,7 @@ class WarRoomReactor:
             attempt=attempt,
         )
 
-    async def _announce(self, text: Text, marker: str, *, since: datetime, attempt: int) -> None:
-        channel = await self.chat.ensure_channel(self.announcements)
-        await self._post_once(
-            marker,
-            channel.id,
-            lambda: self.chat.post_text(channel.id, text, marker=marker),
-            since=since,
-            attempt=attempt,
-        )
-
     async def _post_once(
-        self,
-        marker: str,
-        channel_id: str,
-        post: Callable[[], Awaitable[str]],
-        *,
-        since: datetime,
-        attempt: int,
+        self, marker: str, channel_id: str, post: Callable[[], Awaitable[str]], *, since: datetime, attempt: int
     ) -> str:
-        """Post a message carrying `marker` exactly once in effect, however many attempts and processes try.
-
-        Every attempt first looks in the database, where the ts is recorded as soon as the platform returns
-        it (another attempt may have posted it meanwhile). A retry also searches the channel back to `since`
-        (when the message could first have been posted), for a post whose ts was never recorded (a crash
-        between the two). If two attempts still both posted, the one recorded first stays and the other
-        deletes its copy.
-        """
-        async with self.deps.store.read() as tx:
-            ts = await tx.chat_post(marker)
-        if ts is not None:
-            return ts
-        if attempt > 1:
-            ts = await self.chat.find_marked(channel_id, marker, since=since)
-        if ts is None:
-            ts = await post()
-        async with self.deps.store.transaction() as tx:
-            kept = await tx.record_chat_post(marker, channel_id=channel_id, ts=ts, at=self.deps.clock.now())
-        if kept != ts:
-            log.warning("%s was posted twice (%s and %s): deleting the later copy", marker, kept, ts)
-            await self.chat.delete_message(channel_id, ts)
-        return kept
+        return await post_once(self.deps, self.chat, marker, channel_id, post, since=since, attempt=attempt)
