@@ -247,7 +247,7 @@ async def assign_role(deps: Deps, *, ref: str, role: Role, user_id: str, actor: 
             actor=actor,
             kind=EventKind.ROLE_ASSIGNED,
             at=now,
-            text=f"made <@{user_id}> {role.value}",
+            text=f"made {user_id} {role.value}",
             role=role.value,
             user=user_id,
         )

@@ -8,7 +8,7 @@ from datetime import datetime
 from bot.domain.events import Event, EventKind
 from bot.domain.incident import Incident
 from bot.domain.ports import ChatError, ChatRoom
-from bot.domain.text import ChannelLink, Text
+from bot.domain.text import ChannelLink, Icon, Strong, Text
 from bot.domain.timeline import action, actor
 from bot.plugins import GiveUp
 from bot.services.deps import Deps
@@ -48,7 +48,7 @@ class Announcer:
             await self._declared(incident, attempt)
             for e in [*earlier, event]:
                 if e.kind in ANNOUNCED:
-                    text = Text.of(f"*{incident.ref}* ", action(e), " (", actor(e), ")")
+                    text = Text.of(Strong(incident.ref), " ", action(e), " (", actor(e), ")")
                     await self._post(text, f"announce:{e.id}", since=e.at, attempt=attempt)
         except ChatError as exc:
             raise chat_failure(exc) from exc
@@ -67,7 +67,10 @@ class Announcer:
     async def _declared(self, incident: Incident, attempt: int) -> None:
         assert incident.channel_id is not None
         text = Text.of(
-            f":rotating_light: *{incident.ref}* {incident.severity.value} declared: ",
+            Icon.ALERT,
+            " ",
+            Strong(incident.ref),
+            f" {incident.severity.value} declared: ",
             incident.title,
             " — join ",
             ChannelLink(incident.channel_id),

@@ -6,32 +6,18 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from bot.domain.ports import ChatError, ChatRoom
+from bot.domain.ports import ChatError, ChatRefused, ChatRoom
 from bot.plugins import GiveUp, RetryLater
 from bot.services.deps import Deps
 
 log = logging.getLogger("warroom.reactors")
 
 
-PERMANENT_CHAT_ERRORS = frozenset(
-    {
-        "invalid_blocks",
-        "msg_too_long",
-        "invalid_auth",
-        "not_authed",
-        "account_inactive",
-        "invalid_arguments",
-        "missing_scope",
-        "token_revoked",
-    }
-)
-
-
 def chat_failure(exc: ChatError) -> Exception:
-    """Map a chat error to the outbox's retry vocabulary."""
-    if exc.code in PERMANENT_CHAT_ERRORS:
-        return GiveUp(f"slack refused: {exc.code}")
-    return RetryLater(f"slack: {exc.code}", after=exc.retry_after)
+    """Map a chat error to the outbox's retry vocabulary: the adapter said which errors are permanent."""
+    if isinstance(exc, ChatRefused):
+        return GiveUp(f"chat refused: {exc.code}")
+    return RetryLater(f"chat: {exc.code}", after=exc.retry_after)
 
 
 async def post_once(

@@ -11,7 +11,7 @@ from bot.domain.cards import CARD_CHANGING_TOPIC, ActionId, Button, topic_line, 
 from bot.domain.events import CARD_CHANGING, Event, EventKind
 from bot.domain.incident import Incident, channel_name
 from bot.domain.ports import ChatError, ChatRoom, NameTaken
-from bot.domain.text import USER_ID, visible
+from bot.domain.text import USER_ID, Icon, Strong, Text, visible
 from bot.domain.timeline import timeline_line
 from bot.plugins import GiveUp, RetryLater
 from bot.services.deps import Deps
@@ -22,11 +22,6 @@ MAX_NAME_TRIES = 20
 # through the coalesced card refreshes).
 SKIPPED = frozenset({EventKind.ROOM_OPENED, EventKind.ALERTS_UPDATED, EventKind.ALERTS_RESOLVED})
 CARD_CHANGING_KINDS = frozenset(k.value for k in CARD_CHANGING)
-
-
-def card_marker(ref: str) -> str:
-    """Block id that identifies an incident's triage card in channel history."""
-    return f"card:{ref}"
 
 
 class WarRoomReactor:
@@ -96,10 +91,11 @@ class WarRoomReactor:
         """Post the triage card once (whoever posts it first) and save its ts on the incident."""
         channel_id = incident.channel_id
         assert channel_id is not None
+        card = triage_card(incident, self.deps.sla)
         ts = await self._post_once(
-            card_marker(incident.ref),
+            card.marker,
             channel_id,
-            lambda: self.chat.post_card(channel_id, triage_card(incident, self.deps.sla)),
+            lambda: self.chat.post_card(channel_id, card),
             since=incident.declared_at,
             attempt=attempt,
         )
@@ -221,9 +217,12 @@ class WarRoomReactor:
     async def _offer_resolve(self, incident: Incident, event: Event, attempt: int) -> None:
         channel_id = incident.channel_id
         assert channel_id is not None
-        text = (
-            f":large_green_circle: All {incident.alert_count} alert(s) of *{incident.ref}* are resolved. "
-            "Resolve the incident when you are satisfied it is over (warroom never resolves it by itself)."
+        text = Text.of(
+            Icon.ALL_CLEAR,
+            f" All {incident.alert_count} alert(s) of ",
+            Strong(incident.ref),
+            " are resolved. Resolve the incident when you are satisfied it is over (warroom never resolves it by"
+            " itself).",
         )
         buttons = (
             (Button("Resolve incident", ActionId.RESOLVE, incident.ref, style="primary"),) if incident.is_open else ()
