@@ -1,92 +1,37 @@
-"""Repositories and the unit of work over the async session; the outbox and timer queues."""
+"""The database: units of work (bot.db.uow) on an engine, the outbox and timer queues, whole-table counts."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any, TypeVar, cast
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, and_, bindparam, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import Connection, Engine, and_, func, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot.db.checkpoint import WalCheckpointer
 from bot.db.engine import make_engine, make_scan_engine, sqlite_file
-from bot.db.sqlite_inline import InlineConnection
-from bot.db.tables import (
-    ChatPostRow,
-    DeliveryRow,
-    EventRow,
-    InboundSeenRow,
-    IncidentRow,
-    RefCounterRow,
-    RoleRow,
-    TimerRow,
-)
-from bot.domain.chain import GENESIS, event_hash
+from bot.db.incident_repo import to_incident
+from bot.db.tables import DeliveryRow, EventRow, IncidentRow, TimerRow
+from bot.db.uow import CANCELLED, DEAD, DONE, FIRED, INFLIGHT, PENDING, Tx, to_event
 from bot.domain.events import Event
-from bot.domain.incident import Incident, Role, Severity, Status, format_ref
 from bot.plugins import ReactorRegistry
+from bot.services.uow import Conflict
 from bot.worker_threads import WorkerThreads
 
-PENDING, INFLIGHT, DONE, DEAD = "pending", "inflight", "done", "dead"
-FIRED, CANCELLED = "fired", "cancelled"
+__all__ = [
+    "CANCELLED", "DEAD", "DONE", "FIRED", "INFLIGHT", "PENDING", "ClaimedDelivery", "ClaimedTimer", "Store", "Tx",
+    "new_worker_id", "to_event", "to_incident",
+]  # fmt: skip
 
 T = TypeVar("T")
-
-
-def to_incident(row: IncidentRow, roles: dict[Role, list[str]] | None = None) -> Incident:
-    """Map a row to the domain Incident."""
-    return Incident(
-        id=row.id,
-        ref=row.ref,
-        title=row.title,
-        severity=Severity(row.severity),
-        status=Status(row.status),
-        declared_at=row.declared_at,
-        declared_by=row.declared_by,
-        severity_reason=row.severity_reason,
-        severity_confirmed=row.severity_confirmed,
-        acknowledged_at=row.acknowledged_at,
-        mitigated_at=row.mitigated_at,
-        resolved_at=row.resolved_at,
-        closed_at=row.closed_at,
-        channel_id=row.channel_id,
-        channel_name=row.channel_name,
-        card_ts=row.card_ts,
-        summary=row.summary,
-        human_control=row.human_control,
-        jira_key=row.jira_key,
-        group_key=row.group_key,
-        services=list(row.services or []),
-        alertnames=list(row.alertnames or []),
-        regions=list(row.regions or []),
-        alert_count=row.alert_count,
-        alerts_firing=row.alerts_firing,
-        roles=roles or {},
-    )
-
-
-def to_event(row: EventRow) -> Event:
-    """Map an event-log row to the domain Event."""
-    return Event(
-        id=row.id,
-        incident_id=row.incident_id,
-        chain=row.chain,
-        seq=row.seq,
-        at=row.at,
-        actor=row.actor,
-        kind=row.kind,
-        text=row.text,
-        payload=dict(row.payload or {}),
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,259 +55,6 @@ class ClaimedTimer:
     due_at: datetime
     payload: dict[str, Any]
     attempts: int
-
-
-# Statements of every declaration, built once (building and cache-keying a statement costs more than running
-# it on SQLite); values arrive as bound parameters.
-_NEXT_REF = tuple(
-    ins(RefCounterRow)
-    .values(day=bindparam("day"), last=1)
-    .on_conflict_do_update(index_elements=[RefCounterRow.day], set_={"last": RefCounterRow.last + 1})
-    .returning(RefCounterRow.last)
-    for ins in (sqlite.insert, postgresql.insert)
-)
-_SCHEDULE_TIMER = tuple(
-    ins(cast(Table, TimerRow.__table__))  # the table, not the entity: a plain INSERT that reports its rowcount
-    .values(
-        kind=bindparam("kind"), key=bindparam("key"), due_at=bindparam("due_at"),
-        incident_id=bindparam("incident_id"), payload=bindparam("payload"), status=PENDING, attempts=0,
-    )
-    .on_conflict_do_nothing(index_elements=["key"])
-    for ins in (sqlite.insert, postgresql.insert)
-)  # fmt: skip
-_RECORD_CHAT_POST = tuple(
-    ins(cast(Table, ChatPostRow.__table__))
-    .values(
-        key=bindparam("key"), channel_id=bindparam("channel_id"), ts=bindparam("ts"), posted_at=bindparam("posted_at")
-    )
-    .on_conflict_do_nothing(index_elements=["key"])
-    for ins in (sqlite.insert, postgresql.insert)
-)
-# Core (not ORM) inserts for the log: nothing reads these rows back through the session in the same unit of
-# work, and an ORM flush per event cost more than the rest of an append.
-_INSERT_EVENT = cast(Table, EventRow.__table__).insert().returning(cast(Table, EventRow.__table__).c.id)
-_INSERT_DELIVERY = cast(Table, DeliveryRow.__table__).insert()
-_LAST_OF_CHAIN = (
-    select(EventRow.seq, EventRow.hash)
-    .where(EventRow.chain == bindparam("chain"))
-    .order_by(EventRow.seq.desc())
-    .limit(1)
-)
-
-
-class Tx:
-    """One unit of work: everything done through it commits or rolls back together."""
-
-    def __init__(self, session: AsyncSession, store: Store) -> None:
-        self.session = session
-        self._store = store
-        self.appended = 0
-        self._raw: sqlite3.Connection | bool | None = False  # False: not looked up yet
-
-    async def raw_sqlite(self) -> sqlite3.Connection | None:
-        """This unit of work's stdlib connection on SQLite's inline driver (for hot paths), else None."""
-        if self._raw is False:
-            self._raw = None
-            if self._store.is_sqlite:
-                raw = await (await self.session.connection()).get_raw_connection()
-                driver = raw.driver_connection
-                if isinstance(driver, InlineConnection):
-                    self._raw = driver.sqlite
-        return self._raw if isinstance(self._raw, sqlite3.Connection) else None
-
-    # -- incidents -------------------------------------------------------------------------
-
-    async def next_ref(self, day: date) -> str:
-        """Hand out the next `INC-YYYYMMDD-NNN` atomically (an upsert on the day's counter)."""
-        stmt = _NEXT_REF[self._store.dialect == "postgresql"]
-        number = (await self.session.execute(stmt, {"day": f"{day:%Y%m%d}"})).scalar_one()
-        return format_ref(day, int(number))
-
-    async def add_incident(self, row: IncidentRow) -> IncidentRow:
-        """Insert an incident row and flush it (assigns its id)."""
-        self.session.add(row)
-        await self.session.flush()
-        return row
-
-    async def incident_row(self, ref: str, *, lock: bool = False) -> IncidentRow | None:
-        """The incident with this ref; `lock` takes a row lock (serializes changes to it)."""
-        q = select(IncidentRow).where(IncidentRow.ref == ref.upper())
-        if lock:
-            q = q.with_for_update()
-        return (await self.session.execute(q)).scalar_one_or_none()
-
-    async def incident_row_by_id(self, incident_id: int, *, lock: bool = False) -> IncidentRow | None:
-        """The incident with this id."""
-        q = select(IncidentRow).where(IncidentRow.id == incident_id)
-        if lock:
-            q = q.with_for_update()
-        return (await self.session.execute(q)).scalar_one_or_none()
-
-    async def incident_row_by_channel(self, channel_id: str) -> IncidentRow | None:
-        """The incident whose war room is this channel."""
-        q = select(IncidentRow).where(IncidentRow.channel_id == channel_id)
-        return (await self.session.execute(q)).scalar_one_or_none()
-
-    async def incident_row_by_declare_key(self, key: str) -> IncidentRow | None:
-        """The incident declared with this idempotency key."""
-        q = select(IncidentRow).where(IncidentRow.declare_key == key)
-        return (await self.session.execute(q)).scalar_one_or_none()
-
-    async def recent_duplicate(self, *, title: str, declared_by: str, since: datetime) -> IncidentRow | None:
-        """An open incident with the same title by the same person declared since `since`."""
-        q = (
-            select(IncidentRow)
-            .where(
-                IncidentRow.title == title,
-                IncidentRow.declared_by == declared_by,
-                IncidentRow.declared_at >= since,
-                IncidentRow.status.in_([s.value for s in Status if s.is_open]),
-            )
-            .order_by(IncidentRow.id)
-            .limit(1)
-        )
-        return (await self.session.execute(q)).scalar_one_or_none()
-
-    async def roles(self, incident_id: int) -> dict[Role, list[str]]:
-        """Role -> user ids, in assignment order."""
-        q = select(RoleRow).where(RoleRow.incident_id == incident_id).order_by(RoleRow.id)
-        out: dict[Role, list[str]] = {}
-        for r in (await self.session.execute(q)).scalars():
-            out.setdefault(Role(r.role), []).append(r.user_id)
-        return out
-
-    async def incident(self, row: IncidentRow) -> Incident:
-        """The domain incident of a row, with its roles."""
-        return to_incident(row, await self.roles(row.id))
-
-    async def set_role(
-        self, incident_id: int, role: Role, user_id: str, *, by: str, at: datetime, exclusive: bool
-    ) -> bool:
-        """Give `user_id` the role; `exclusive` replaces the holder. False when nothing changed."""
-        current = (await self.roles(incident_id)).get(role, [])
-        if user_id in current and (not exclusive or current == [user_id]):
-            return False
-        if exclusive:
-            await self.session.execute(
-                delete(RoleRow).where(RoleRow.incident_id == incident_id, RoleRow.role == role.value)
-            )
-        self.session.add(
-            RoleRow(incident_id=incident_id, role=role.value, user_id=user_id, assigned_by=by, assigned_at=at)
-        )
-        await self.session.flush()
-        return True
-
-    async def list_incidents(self, *, status: str = "all", limit: int = 50) -> list[Incident]:
-        """Incidents, newest first, filtered by open/resolved/all."""
-        q = select(IncidentRow).order_by(IncidentRow.declared_at.desc(), IncidentRow.id.desc()).limit(limit)
-        if status == "open":
-            q = q.where(IncidentRow.status.in_([s.value for s in Status if s.is_open]))
-        elif status == "resolved":
-            q = q.where(IncidentRow.status.in_([Status.RESOLVED.value, Status.CLOSED.value]))
-        rows = list((await self.session.execute(q)).scalars())
-        return [await self.incident(r) for r in rows]
-
-    # -- event log -------------------------------------------------------------------------
-
-    async def append_event(
-        self,
-        *,
-        chain: str,
-        incident_id: int | None,
-        actor: str,
-        kind: str,
-        at: datetime,
-        text: str = "",
-        payload: dict[str, Any] | None = None,
-        dedupe_key: str | None = None,
-    ) -> Event | None:
-        """Append to the hash-chained log and queue one delivery per subscribed reactor.
-
-        Callers serialize appends to one chain by locking its incident row first. Returns None when
-        `dedupe_key` was already recorded (the same outside fact arriving twice).
-        """
-        if dedupe_key is not None:
-            hit = await self.session.execute(select(EventRow.id).where(EventRow.dedupe_key == dedupe_key))
-            if hit.first() is not None:
-                return None
-        last = (await self.session.execute(_LAST_OF_CHAIN, {"chain": chain})).first()
-        seq, prev = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS)
-        payload = payload or {}
-        digest = event_hash(
-            prev_hash=prev, chain=chain, seq=seq, at=at, actor=actor, kind=kind, text=text, payload=payload
-        )
-        values = {
-            "incident_id": incident_id, "chain": chain, "seq": seq, "at": at, "actor": actor, "kind": kind,
-            "text": text, "payload": payload, "dedupe_key": dedupe_key, "prev_hash": prev, "hash": digest,
-        }  # fmt: skip
-        event_id = int((await self.session.execute(_INSERT_EVENT, values)).scalar_one())
-        deliveries = [
-            {"event_id": event_id, "reactor": name, "chain": chain, "status": PENDING, "attempts": 0, "due_at": at,
-             "created_at": at}
-            for name in self._store.reactors.names_for(kind)
-        ]  # fmt: skip
-        if deliveries:
-            await self.session.execute(_INSERT_DELIVERY, deliveries)
-        self.appended += 1
-        return Event(
-            id=event_id, incident_id=incident_id, chain=chain, seq=seq, at=at, actor=actor, kind=kind, text=text,
-            payload=dict(payload),
-        )  # fmt: skip
-
-    async def timeline(self, incident_id: int) -> list[Event]:
-        """The incident's events in order."""
-        q = select(EventRow).where(EventRow.incident_id == incident_id).order_by(EventRow.seq)
-        return [to_event(r) for r in (await self.session.execute(q)).scalars()]
-
-    # -- inbound idempotency ---------------------------------------------------------------
-
-    async def first_time(self, key: str, at: datetime) -> bool:
-        """Record an inbound delivery key; False if it was seen before."""
-        exists = await self.session.execute(select(InboundSeenRow.key).where(InboundSeenRow.key == key))
-        if exists.first() is not None:
-            return False
-        self.session.add(InboundSeenRow(key=key, seen_at=at))
-        await self.session.flush()
-        return True
-
-    # -- messages posted once --------------------------------------------------------------
-
-    async def chat_post(self, key: str) -> str | None:
-        """The ts of the message posted under `key`, if one was recorded."""
-        row = await self.session.get(ChatPostRow, key)
-        return row.ts if row is not None else None
-
-    async def record_chat_post(self, key: str, *, channel_id: str, ts: str, at: datetime) -> str:
-        """Record the message posted under `key`; the ts recorded first wins and is returned (when it is
-        not `ts`, another attempt posted the same message first)."""
-        stmt = _RECORD_CHAT_POST[self._store.dialect == "postgresql"]
-        await self.session.execute(stmt, {"key": key, "channel_id": channel_id, "ts": ts, "posted_at": at})
-        kept = await self.session.execute(select(ChatPostRow.ts).where(ChatPostRow.key == key))
-        return str(kept.scalar_one())
-
-    # -- timers ----------------------------------------------------------------------------
-
-    async def schedule_timer(
-        self,
-        *,
-        kind: str,
-        key: str,
-        due_at: datetime,
-        incident_id: int | None = None,
-        payload: dict[str, Any] | None = None,
-    ) -> bool:
-        """Schedule a timer once per `key` in one statement; False when the key already existed."""
-        stmt = _SCHEDULE_TIMER[self._store.dialect == "postgresql"]
-        params = {"kind": kind, "key": key, "due_at": due_at, "incident_id": incident_id, "payload": payload or {}}
-        res = await self.session.execute(stmt, params)
-        return bool(getattr(res, "rowcount", 0))
-
-    async def cancel_timer(self, key: str) -> bool:
-        """Cancel a pending timer; False if there was none."""
-        res = await self.session.execute(
-            update(TimerRow).where(TimerRow.key == key, TimerRow.status == PENDING).values(status=CANCELLED)
-        )
-        return bool(getattr(res, "rowcount", 0))
 
 
 class Store:
@@ -403,7 +95,7 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        """A write unit of work; commits on success, rolls back on error."""
+        """A write unit of work; commits on success, rolls back on error (Conflict for a broken uniqueness)."""
         if self._write_lock is not None:
             await self._write_lock.acquire()
         try:
@@ -411,6 +103,8 @@ class Store:
                 tx = Tx(session, self)
                 yield tx
             appended = tx.appended
+        except IntegrityError as exc:
+            raise Conflict(str(exc.orig)) from exc
         finally:
             if self._write_lock is not None:
                 self._write_lock.release()
@@ -563,6 +257,27 @@ class Store:
             ).scalar()
         due = [d for d in (a, b) if d is not None]
         return min(due) if due else None
+
+    async def incident_counts(self) -> dict[tuple[str, str], int]:
+        """Incidents by (severity, status) (a count over the whole table: run as a scan)."""
+
+        def count(conn: Connection) -> dict[tuple[str, str], int]:
+            by = (IncidentRow.severity, IncidentRow.status)
+            rows = conn.execute(select(*by, func.count()).group_by(*by))
+            return {(str(s), str(st)): int(n) for s, st, n in rows.all()}
+
+        return await self.scan(count)
+
+    async def schema_revision(self) -> str | None:
+        """The migration the database is at (raises when it does not answer)."""
+        async with self.read() as tx:
+            return (await tx.session.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+
+    def schema_head(self) -> str | None:
+        """The newest migration of this code."""
+        from bot.db.migrate import head_revision  # alembic is only loaded when asked
+
+        return head_revision()
 
     async def delivery_counts(self) -> dict[str, int]:
         """Number of deliveries per status (a count over the whole table: run as a scan)."""

@@ -55,14 +55,15 @@ class Announcer:
 
     async def _incident(self, event: Event) -> tuple[Incident, list[Event]]:
         """The incident; with the room's opening, the changes before it (announced now if not yet)."""
-        async with self.deps.store.read() as tx:
-            row = await tx.incident_row_by_id(event.incident_id or 0)
-            if row is None:
+        async with self.deps.store.read() as uow:
+            incident = await uow.incidents.get_by_id(event.incident_id or 0)
+            if incident is None:
                 raise GiveUp(f"event {event.id} has no incident")
             earlier: list[Event] = []
             if event.kind == EventKind.ROOM_OPENED.value:
-                earlier = [e for e in await tx.timeline(row.id) if e.seq < event.seq and e.kind in ANNOUNCED]
-            return await tx.incident(row), earlier
+                timeline = await uow.incidents.timeline(incident.id)
+                earlier = [e for e in timeline if e.seq < event.seq and e.kind in ANNOUNCED]
+            return incident, earlier
 
     async def _declared(self, incident: Incident, attempt: int) -> None:
         assert incident.channel_id is not None

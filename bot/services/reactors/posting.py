@@ -38,16 +38,16 @@ async def post_once(
     between the two). If two attempts still both posted, the one recorded first stays and the other
     deletes its copy.
     """
-    async with deps.store.read() as tx:
-        ts = await tx.chat_post(marker)
+    async with deps.store.read() as uow:
+        ts = await uow.chat_post(marker)
     if ts is not None:
         return ts
     if attempt > 1:
         ts = await chat.find_marked(channel_id, marker, since=since)
     if ts is None:
         ts = await post()
-    async with deps.store.transaction() as tx:
-        kept = await tx.record_chat_post(marker, channel_id=channel_id, ts=ts, at=deps.clock.now())
+    async with deps.store.transaction() as uow:
+        kept = await uow.record_chat_post(marker, channel_id=channel_id, ts=ts, at=deps.clock.now())
     if kept != ts:
         log.warning("%s was posted twice (%s and %s): deleting the later copy", marker, kept, ts)
         await chat.delete_message(channel_id, ts)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-
-from sqlalchemy.exc import IntegrityError
 
 from bot.domain.cards import CARD_CHANGING_TOPIC, ActionId, Button, topic_line, triage_card
 from bot.domain.events import CARD_CHANGING, Event, EventKind
@@ -16,6 +15,7 @@ from bot.domain.timeline import timeline_line
 from bot.plugins import GiveUp, RetryLater
 from bot.services.deps import Deps
 from bot.services.reactors.posting import chat_failure, post_once
+from bot.services.uow import Conflict
 
 MAX_NAME_TRIES = 20
 # Bookkeeping the room does not show as lines: its own opening, and alert counts (those reach the card
@@ -61,11 +61,11 @@ class WarRoomReactor:
             raise chat_failure(exc) from exc
 
     async def _incident(self, event: Event) -> Incident:
-        async with self.deps.store.read() as tx:
-            row = await tx.incident_row_by_id(event.incident_id or 0)
-            if row is None:
+        async with self.deps.store.read() as uow:
+            incident = await uow.incidents.get_by_id(event.incident_id or 0)
+            if incident is None:
                 raise GiveUp(f"event {event.id} has no incident")
-            return await tx.incident(row)
+            return incident
 
     # -- declare ---------------------------------------------------------------------------
 
@@ -99,7 +99,7 @@ class WarRoomReactor:
             since=incident.declared_at,
             attempt=attempt,
         )
-        await self._save(incident.ref, card_ts=ts)
+        await self._save(incident.ref, lambda i: i.card_posted(ts))
         return ts
 
     async def _catch_up_card(self, posted: Incident) -> Incident:
@@ -110,11 +110,10 @@ class WarRoomReactor:
         come: without this look the first card of a storm could stay behind. A refresh due later sees the
         card (its ts is saved above) and needs no help.
         """
-        async with self.deps.store.read() as tx:
-            row = await tx.incident_row_by_id(posted.id)
-            if row is None:
-                return posted
-            current = await tx.incident(row)
+        async with self.deps.store.read() as uow:
+            current = await uow.incidents.get_by_id(posted.id)
+        if current is None:
+            return posted
         assert posted.channel_id is not None and posted.card_ts is not None
         if triage_card(current, self.deps.sla) != triage_card(posted, self.deps.sla):
             await self.chat.update_card(posted.channel_id, posted.card_ts, triage_card(current, self.deps.sla))
@@ -140,10 +139,11 @@ class WarRoomReactor:
                 else:
                     suffix += 1
                     name = None
-                    await self._save(incident.ref, channel_name=None)
+                    await self._save(incident.ref, lambda i: i.room_named(None))
                     continue
-            await self._save(incident.ref, channel_id=info.id, channel_name=info.name)
-            incident.channel_id, incident.channel_name = info.id, info.name
+            created = functools.partial(Incident.room_created, channel_id=info.id, name=info.name)
+            await self._save(incident.ref, created)
+            created(incident)
             return incident
         raise GiveUp(f"no free channel name for {incident.ref} after {MAX_NAME_TRIES} tries")
 
@@ -161,54 +161,39 @@ class WarRoomReactor:
     async def _reserve(self, ref: str, name: str) -> bool:
         """Claim a channel name for this incident in the database (unique): no two incidents race for it."""
         try:
-            await self._save(ref, channel_name=name)
-        except IntegrityError:
+            await self._save(ref, lambda i: i.room_named(name))
+        except Conflict:
             return False
         return True
 
     async def _adopt_ok(self, incident: Incident, channel_id: str) -> bool:
-        async with self.deps.store.read() as tx:
-            other = await tx.incident_row_by_channel(channel_id)
+        async with self.deps.store.read() as uow:
+            other = await uow.incidents.by_channel(channel_id)
             return other is None or other.ref == incident.ref
 
-    async def _save(self, ref: str, **values: str | None) -> None:
-        async with self.deps.store.transaction() as tx:
-            row = await tx.incident_row(ref, lock=True)
-            if row is None:
+    async def _save(self, ref: str, change: Callable[[Incident], None]) -> None:
+        async with self.deps.store.transaction() as uow:
+            incident = await uow.incidents.get(ref, lock=True)
+            if incident is None:
                 raise GiveUp(f"incident {ref} vanished")
-            for k, v in values.items():
-                setattr(row, k, v)
+            change(incident)
+            await uow.save(incident)
 
     async def _record_opened(self, incident: Incident) -> None:
         """The room is ready: an event for the timeline, and for the reactors that point people to the room."""
-        async with self.deps.store.transaction() as tx:
-            row = await tx.incident_row(incident.ref, lock=True)
-            if row is None:
-                return
-            await tx.append_event(
-                chain=row.ref,
-                incident_id=row.id,
-                actor="warroom",
-                kind=EventKind.ROOM_OPENED.value,
-                at=self.deps.clock.now(),
-                text=f"opened the war room #{row.channel_name}",
-                payload={
-                    "channel_id": row.channel_id,
-                    "channel_name": row.channel_name,
-                    "card_ts": row.card_ts,
-                },
-                dedupe_key=f"room:{row.ref}",
-            )
+        async with self.deps.store.transaction() as uow:
+            current = await uow.incidents.get(incident.ref, lock=True)
+            if current is not None:
+                await uow.save(current, current.room_opened(at=self.deps.clock.now()))
 
     # -- later events ----------------------------------------------------------------------
 
     async def refresh(self, incident_id: int) -> None:
         """Re-render the card from the current state (the coalesced refresh after alert bursts)."""
-        async with self.deps.store.read() as tx:
-            row = await tx.incident_row_by_id(incident_id)
-            if row is None or row.channel_id is None or row.card_ts is None:
-                return  # the room is not open yet: the declare delivery posts a current card
-            incident = await tx.incident(row)
+        async with self.deps.store.read() as uow:
+            incident = await uow.incidents.get_by_id(incident_id)
+        if incident is None or incident.channel_id is None or incident.card_ts is None:
+            return  # the room is not open yet: the declare delivery posts a current card
         try:
             await self._refresh_card(incident)
         except ChatError as exc:
