@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import httpx
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
@@ -29,6 +28,7 @@ from bot.domain.ports import ChatRoom, Clock
 from bot.domain.text import visible
 from bot.exposure import exposure_problems
 from bot.heartbeat import Heartbeat
+from bot.http_client import SharedHttp
 from bot.outbox import OutboxWorker, RetryPolicy
 from bot.plugins import ReactorRegistry
 from bot.redact import RedactingChatRoom, Redactor, install_log_redaction
@@ -80,6 +80,7 @@ class Container:
     scheduler: Scheduler
     heartbeat: Heartbeat
     app: Starlette
+    http: SharedHttp
     local: LocalSlack | None = None
     socket: SocketModeLink | None = None
     _started: bool = False
@@ -118,6 +119,7 @@ class Container:
         await self.outbox.stop()
         await self.scheduler.stop()
         await self.heartbeat.stop()  # after the workers: releases what they left in flight, for the others
+        await self.http.aclose()
         await self.store.dispose()
         self._started = False
 
@@ -209,6 +211,7 @@ def build(
     redactor = Redactor(settings.secret_values())
     telemetry = Telemetry()
     store = Store.from_url(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    http = SharedHttp(timeout=10.0)
     deps = Deps(store=store, clock=clock, sla=_sla(config), alerts=alert_policy(config), redact=redactor)
 
     local: LocalSlack | None = None
@@ -277,6 +280,7 @@ def build(
     )
     store.on_commit(outbox.wake)
     scheduler = Scheduler(store, clock=clock, lease=lease, poll_interval=poll_interval, worker_id=process_id)
+    store.on_timers_committed(scheduler.wake)
     heartbeat = Heartbeat(
         ProcessTable(store), clock=clock, process_id=process_id, instance=settings.instance_name or instance,
         interval=settings.heartbeat_seconds, holders=[outbox, scheduler],
@@ -313,14 +317,13 @@ def build(
         return await holder["c"].ready()
 
     async def confirm_subscription(url: str) -> None:
-        async with httpx.AsyncClient(timeout=10) as http:
-            resp = await http.get(url)
-            resp.raise_for_status()
+        resp = await http.client.get(url, timeout=10)
+        resp.raise_for_status()
         log.info("confirmed the SNS subscription (%s)", url.split("?")[0])
 
     cloudwatch = cloudwatch_receiver(
         verifier=SnsVerifier(
-            cert_fetcher or HttpCertFetcher(),
+            cert_fetcher or HttpCertFetcher(lambda: http.client),
             clock=clock.now,
             max_age=timedelta(seconds=settings.sns_max_age_seconds),
         ),
@@ -367,6 +370,7 @@ def build(
         scheduler=scheduler,
         heartbeat=heartbeat,
         app=create_app(http_deps, lifespan=lifespan),
+        http=http,
         local=local,
         socket=socket,
     )

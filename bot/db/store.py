@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select, text, update
+from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 from bot.db.checkpoint import WalCheckpointer
 from bot.db.engine import make_engine, make_scan_engine, sqlite_file
 from bot.db.incident_repo import to_incident
+from bot.db.queues import LeaseQueue
 from bot.db.tables import DeliveryRow, EventRow, IncidentRow, TimerRow
 from bot.db.uow import CANCELLED, DEAD, DONE, FIRED, INFLIGHT, PENDING, Tx, to_event
 from bot.domain.events import Event
@@ -69,9 +70,12 @@ class Store:
         self._scan_threads = WorkerThreads("sqlite-scan", size=2) if scan_engine is not None else None
         self.dialect = engine.dialect.name
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.deliveries = LeaseQueue(self, DeliveryRow, done=DONE, done_at="delivered_at")
+        self.timers = LeaseQueue(self, TimerRow, done=FIRED, done_at="fired_at")
         self.reactors = ReactorRegistry()  # who gets a delivery of each appended event (bootstrap fills it)
         self.cache: dict[str, object] = {}  # small per-process caches of services (e.g. "no silences")
         self._commit_listeners: list[Callable[[], None]] = []
+        self._timer_listeners: list[Callable[[], None]] = []
         # SQLite has one writer at a time: serialize our own writers instead of failing with SQLITE_BUSY.
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
 
@@ -93,6 +97,11 @@ class Store:
         """Call `listener` after every commit that appended events (wakes the outbox worker)."""
         self._commit_listeners.append(listener)
 
+    def on_timers_committed(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after every commit that scheduled timers (wakes the scheduler, so a timer due
+        sooner than its next poll fires on time)."""
+        self._timer_listeners.append(listener)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         """A write unit of work; commits on success, rolls back on error (Conflict for a broken uniqueness)."""
@@ -102,7 +111,7 @@ class Store:
             async with self.sessions() as session, session.begin():
                 tx = Tx(session, self)
                 yield tx
-            appended = tx.appended
+            appended, scheduled = tx.appended, tx.scheduled
         except IntegrityError as exc:
             raise Conflict(str(exc.orig)) from exc
         finally:
@@ -110,6 +119,9 @@ class Store:
                 self._write_lock.release()
         if appended:
             for listener in self._commit_listeners:
+                listener()
+        if scheduled:
+            for listener in self._timer_listeners:
                 listener()
 
     @asynccontextmanager
@@ -156,8 +168,7 @@ class Store:
         """Claim due deliveries: at most one per (reactor, chain) at a time, in log order.
 
         A row whose earlier sibling (same reactor and chain) is still pending or in flight waits, so
-        reactors see each incident's events in order. On PostgreSQL rows are claimed with
-        `FOR UPDATE SKIP LOCKED`; an expired lease makes an in-flight row claimable again.
+        reactors see each incident's events in order.
         """
         d2 = aliased(DeliveryRow)
         earlier = (
@@ -170,93 +181,37 @@ class Store:
             )
             .exists()
         )
-        claimable = or_(
-            and_(DeliveryRow.status == PENDING, DeliveryRow.due_at <= now),
-            and_(DeliveryRow.status == INFLIGHT, DeliveryRow.claimed_until < now),
-        )
-        q = select(DeliveryRow).where(claimable, ~earlier).order_by(DeliveryRow.id).limit(limit)
-        if not self.is_sqlite:
-            q = q.with_for_update(skip_locked=True, of=DeliveryRow)
         async with self.transaction() as tx:
-            rows = list((await tx.session.execute(q)).scalars())
+            rows = await self.deliveries.claim(
+                tx, worker=worker, now=now, lease=lease, limit=limit, order_by=[DeliveryRow.id], where=[~earlier]
+            )
             if not rows:
                 return []
-            for r in rows:
-                r.status = INFLIGHT
-                r.claimed_by = worker
-                r.claimed_until = now + lease
-                r.attempts += 1
-            events = {
-                e.id: e
-                for e in (
-                    await tx.session.execute(select(EventRow).where(EventRow.id.in_([r.event_id for r in rows])))
-                ).scalars()
-            }
+            q = select(EventRow).where(EventRow.id.in_([r.event_id for r in rows]))
+            events = {e.id: e for e in (await tx.session.execute(q)).scalars()}
             return [ClaimedDelivery(r.id, r.reactor, r.attempts, to_event(events[r.event_id])) for r in rows]
 
     async def complete_delivery(self, delivery_id: int, *, worker: str, now: datetime) -> bool:
         """Mark delivered; False when the claim was lost (lease expired and taken over)."""
-        async with self.transaction() as tx:
-            res = await tx.session.execute(
-                update(DeliveryRow)
-                .where(DeliveryRow.id == delivery_id, DeliveryRow.claimed_by == worker)
-                .values(status=DONE, delivered_at=now, claimed_until=None, last_error=None)
-            )
-            return bool(getattr(res, "rowcount", 0))
+        return await self.deliveries.finish(delivery_id, worker=worker, now=now)
 
     async def fail_delivery(self, delivery_id: int, *, worker: str, error: str, retry_at: datetime | None) -> None:
         """Reschedule at `retry_at`, or dead-letter the row when `retry_at` is None."""
-        values: dict[str, Any] = {"last_error": error[:2000], "claimed_until": None}
-        if retry_at is None:
-            values["status"] = DEAD
-        else:
-            values.update(status=PENDING, due_at=retry_at)
-        async with self.transaction() as tx:
-            await tx.session.execute(
-                update(DeliveryRow)
-                .where(DeliveryRow.id == delivery_id, DeliveryRow.claimed_by == worker)
-                .values(**values)
-            )
+        await self.deliveries.finish(
+            delivery_id, worker=worker, now=retry_at or datetime.now(), error=error, retry_at=retry_at
+        )
 
     async def renew_deliveries(self, *, worker: str, ids: list[int], until: datetime) -> set[int]:
         """Extend the lease of deliveries still claimed by `worker`; the ids that were (the rest are lost)."""
-        return await self._renew(DeliveryRow, worker=worker, ids=ids, until=until)
-
-    async def _renew(
-        self, row: type[DeliveryRow] | type[TimerRow], *, worker: str, ids: list[int], until: datetime
-    ) -> set[int]:
-        if not ids:
-            return set()
-        stmt = (
-            update(row)
-            .where(row.id.in_(ids), row.claimed_by == worker, row.status == INFLIGHT)
-            .values(claimed_until=until)
-            .returning(row.id)
-        )
-        async with self.transaction() as tx:
-            return {int(i) for i in (await tx.session.execute(stmt)).scalars()}
+        return await self.deliveries.renew(worker=worker, ids=ids, until=until)
 
     async def release_inflight(self) -> int:
         """Return every in-flight delivery to pending (single-process SQLite start-up recovery)."""
-        async with self.transaction() as tx:
-            res = await tx.session.execute(
-                update(DeliveryRow).where(DeliveryRow.status == INFLIGHT).values(status=PENDING, claimed_until=None)
-            )
-            return int(getattr(res, "rowcount", 0) or 0)
+        return await self.deliveries.release_inflight()
 
     async def next_delivery_due(self) -> datetime | None:
         """When the earliest pending delivery or lease falls due."""
-        async with self.read() as tx:
-            a = (
-                await tx.session.execute(select(func.min(DeliveryRow.due_at)).where(DeliveryRow.status == PENDING))
-            ).scalar()
-            b = (
-                await tx.session.execute(
-                    select(func.min(DeliveryRow.claimed_until)).where(DeliveryRow.status == INFLIGHT)
-                )
-            ).scalar()
-        due = [d for d in (a, b) if d is not None]
-        return min(due) if due else None
+        return await self.deliveries.next_due()
 
     async def incident_counts(self) -> dict[tuple[str, str], int]:
         """Incidents by (severity, status) (a count over the whole table: run as a scan)."""
@@ -294,20 +249,10 @@ class Store:
         self, *, worker: str, now: datetime, lease: timedelta, limit: int = 50
     ) -> list[ClaimedTimer]:
         """Claim due timers (each fires once across replicas; expired leases are re-claimed)."""
-        claimable = or_(
-            and_(TimerRow.status == PENDING, TimerRow.due_at <= now),
-            and_(TimerRow.status == INFLIGHT, TimerRow.claimed_until < now),
-        )
-        q = select(TimerRow).where(claimable).order_by(TimerRow.due_at, TimerRow.id).limit(limit)
-        if not self.is_sqlite:
-            q = q.with_for_update(skip_locked=True)
         async with self.transaction() as tx:
-            rows = list((await tx.session.execute(q)).scalars())
-            for r in rows:
-                r.status = INFLIGHT
-                r.claimed_by = worker
-                r.claimed_until = now + lease
-                r.attempts += 1
+            rows = await self.timers.claim(
+                tx, worker=worker, now=now, lease=lease, limit=limit, order_by=[TimerRow.due_at, TimerRow.id]
+            )
             return [
                 ClaimedTimer(r.id, r.kind, r.key, r.incident_id, r.due_at, dict(r.payload or {}), r.attempts)
                 for r in rows
@@ -321,30 +266,39 @@ class Store:
         now: datetime,
         error: str | None = None,
         retry_at: datetime | None = None,
+        next_due: datetime | None = None,
     ) -> None:
-        """Mark a timer fired, or reschedule it after an error."""
-        values: dict[str, Any] = {"claimed_until": None}
-        if error is None:
-            values.update(status=FIRED, fired_at=now, last_error=None)
-        elif retry_at is not None:
-            values.update(status=PENDING, due_at=retry_at, last_error=error[:2000])
-        else:
-            values.update(status=DEAD, last_error=error[:2000])
+        """Mark a timer fired, or reschedule it after an error. A recurring timer's occurrence that is over
+        (fired, or dead) makes the row pending again at `next_due`, its next occurrence."""
+        if next_due is not None and (error is None or retry_at is None):
+            await self.timers.finish(
+                timer_id, worker=worker, now=now, error=error, status=PENDING, due_at=next_due, fired_at=now,
+                attempts=0, last_error=None if error is None else error[:2000],
+            )  # fmt: skip
+            return
+        await self.timers.finish(timer_id, worker=worker, now=now, error=error, retry_at=retry_at)
+
+    async def ensure_recurring(self, *, kind: str, key: str, payload: dict[str, Any], due_at: datetime) -> bool:
+        """Put a recurring timer in the table unless it is there with this schedule; True when written."""
         async with self.transaction() as tx:
-            await tx.session.execute(
-                update(TimerRow).where(TimerRow.id == timer_id, TimerRow.claimed_by == worker).values(**values)
-            )
+            row = (await tx.session.execute(select(TimerRow).where(TimerRow.key == key))).scalar_one_or_none()
+            if row is None:
+                return await tx.schedule_timer(kind=kind, key=key, due_at=due_at, payload=payload)
+            if dict(row.payload or {}) == payload and row.kind == kind:
+                return False
+            row.kind, row.payload = kind, dict(payload)
+            if row.status != INFLIGHT:  # an occurrence firing now keeps the time it had; the next follows the new
+                row.status, row.due_at, row.attempts = PENDING, due_at, 0
+                tx.scheduled += 1
+            return True
 
     async def renew_timers(self, *, worker: str, ids: list[int], until: datetime) -> set[int]:
         """Extend the lease of timers still claimed by `worker`; the ids that were."""
-        return await self._renew(TimerRow, worker=worker, ids=ids, until=until)
+        return await self.timers.renew(worker=worker, ids=ids, until=until)
 
     async def next_timer_due(self) -> datetime | None:
-        """When the earliest pending timer falls due."""
-        async with self.read() as tx:
-            return (
-                await tx.session.execute(select(func.min(TimerRow.due_at)).where(TimerRow.status == PENDING))
-            ).scalar()
+        """When the earliest pending timer or lease falls due."""
+        return await self.timers.next_due()
 
 
 def new_worker_id(prefix: str = "worker") -> str:

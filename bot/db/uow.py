@@ -81,6 +81,7 @@ class Tx:
         self._store = store
         self.store_is_sqlite = store.is_sqlite
         self.appended = 0
+        self.scheduled = 0
         self._raw: sqlite3.Connection | bool | None = False  # False: not looked up yet
         self._incidents: IncidentRepository | None = None
         self._alerts: AlertRepository | None = None
@@ -238,7 +239,9 @@ class Tx:
         stmt = _SCHEDULE_TIMER[not self.store_is_sqlite]
         params = {"kind": kind, "key": key, "due_at": due_at, "incident_id": incident_id, "payload": payload or {}}
         res = await self.session.execute(stmt, params)
-        return bool(getattr(res, "rowcount", 0))
+        added = bool(getattr(res, "rowcount", 0))
+        self.scheduled += added
+        return added
 
     async def cancel_timer(self, key: str) -> bool:
         """Cancel a pending timer; False if there was none."""
