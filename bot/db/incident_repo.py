@@ -159,10 +159,11 @@ class IncidentRepository:
         row = (await self._session.execute(q)).scalar_one_or_none()
         return None if row is None else (await self._track([row], roles=roles))[0]
 
-    async def get(self, ref: str, *, lock: bool = False) -> Incident | None:
-        """By ref; `lock` takes the row lock that serializes changes to the incident."""
+    async def get(self, ref: str, *, lock: bool = False, roles: bool = True) -> Incident | None:
+        """By ref; `lock` takes the row lock that serializes changes to the incident; `roles=False` when the
+        caller never looks at them (saving it then leaves its role rows alone)."""
         q = select(IncidentRow).where(IncidentRow.ref == ref.upper())
-        return await self._one(q.with_for_update() if lock else q)
+        return await self._one(q.with_for_update() if lock else q, roles=roles)
 
     async def get_by_id(self, incident_id: int, *, lock: bool = False, roles: bool = True) -> Incident | None:
         """By id; without its roles when the caller never looks at them."""

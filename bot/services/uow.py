@@ -94,8 +94,9 @@ class Incidents(Protocol):
         """Store a new incident (gives it its id)."""
         ...
 
-    async def get(self, ref: str, *, lock: bool = False) -> Incident | None:
-        """By ref; `lock` serializes every change to it until the unit of work ends."""
+    async def get(self, ref: str, *, lock: bool = False, roles: bool = True) -> Incident | None:
+        """By ref; `lock` serializes every change to it until the unit of work ends (`roles=False`: without
+        its roles, when the caller never looks at them)."""
         ...
 
     async def get_by_id(self, incident_id: int, *, lock: bool = False, roles: bool = True) -> Incident | None:

@@ -173,7 +173,7 @@ class WarRoomReactor:
 
     async def _save(self, ref: str, change: Callable[[Incident], None]) -> None:
         async with self.deps.store.transaction() as uow:
-            incident = await uow.incidents.get(ref, lock=True)
+            incident = await uow.incidents.get(ref, lock=True, roles=False)
             if incident is None:
                 raise GiveUp(f"incident {ref} vanished")
             change(incident)
@@ -182,7 +182,7 @@ class WarRoomReactor:
     async def _record_opened(self, incident: Incident) -> None:
         """The room is ready: an event for the timeline, and for the reactors that point people to the room."""
         async with self.deps.store.transaction() as uow:
-            current = await uow.incidents.get(incident.ref, lock=True)
+            current = await uow.incidents.get(incident.ref, lock=True, roles=False)
             if current is not None:
                 await uow.save(current, current.room_opened(at=self.deps.clock.now()))
 
