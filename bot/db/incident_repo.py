@@ -7,7 +7,7 @@ brings the role rows in line with the aggregate's roles.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -211,9 +211,11 @@ class IncidentRepository:
             q = q.where(IncidentRow.status.in_([Status.RESOLVED.value, Status.CLOSED.value]))
         return await self._track(list((await self._session.execute(q)).scalars()), roles=True)
 
-    async def timeline(self, incident_id: int) -> list[Event]:
-        """The incident's events in order."""
-        return await self._tx.timeline(incident_id)
+    async def timeline(
+        self, incident_id: int, *, kinds: Collection[str] | None = None, before_seq: int | None = None
+    ) -> list[Event]:
+        """The incident's events in order (only of `kinds`, only before `before_seq`, when given)."""
+        return await self._tx.timeline(incident_id, kinds=kinds, before_seq=before_seq)
 
     # -- writing -----------------------------------------------------------------------------------
 

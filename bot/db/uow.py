@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -193,9 +193,15 @@ class Tx:
             payload=dict(payload),
         )  # fmt: skip
 
-    async def timeline(self, incident_id: int) -> list[Event]:
-        """The incident's events in order."""
+    async def timeline(
+        self, incident_id: int, *, kinds: Collection[str] | None = None, before_seq: int | None = None
+    ) -> list[Event]:
+        """The incident's events in order (only of `kinds`, only before `before_seq`, when given)."""
         q = select(EventRow).where(EventRow.incident_id == incident_id).order_by(EventRow.seq)
+        if kinds is not None:
+            q = q.where(EventRow.kind.in_(list(kinds)))
+        if before_seq is not None:
+            q = q.where(EventRow.seq < before_seq)
         return [to_event(r) for r in (await self.session.execute(q)).scalars()]
 
     # -- inbound idempotency ---------------------------------------------------------------

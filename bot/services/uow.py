@@ -9,7 +9,7 @@ in the use cases knows SQL (import-linter forbids sqlalchemy in bot.services).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -123,8 +123,10 @@ class Incidents(Protocol):
         """Newest first, `open`, `resolved` or `all`."""
         ...
 
-    async def timeline(self, incident_id: int) -> list[Event]:
-        """The incident's log entries in order."""
+    async def timeline(
+        self, incident_id: int, *, kinds: Collection[str] | None = None, before_seq: int | None = None
+    ) -> list[Event]:
+        """The incident's log entries in order (only of `kinds`, only before `before_seq`, when given)."""
         ...
 
 

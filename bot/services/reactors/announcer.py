@@ -56,13 +56,12 @@ class Announcer:
     async def _incident(self, event: Event) -> tuple[Incident, list[Event]]:
         """The incident; with the room's opening, the changes before it (announced now if not yet)."""
         async with self.deps.store.read() as uow:
-            incident = await uow.incidents.get_by_id(event.incident_id or 0)
+            incident = await uow.incidents.get_by_id(event.incident_id or 0, roles=False)
             if incident is None:
                 raise GiveUp(f"event {event.id} has no incident")
             earlier: list[Event] = []
             if event.kind == EventKind.ROOM_OPENED.value:
-                timeline = await uow.incidents.timeline(incident.id)
-                earlier = [e for e in timeline if e.seq < event.seq and e.kind in ANNOUNCED]
+                earlier = await uow.incidents.timeline(incident.id, kinds=ANNOUNCED, before_seq=event.seq)
             return incident, earlier
 
     async def _declared(self, incident: Incident, attempt: int) -> None:
