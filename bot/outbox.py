@@ -1,4 +1,8 @@
-"""Durable delivery of event-log entries to reactors: backoff, Retry-After, dead letters."""
+"""Durable delivery of event-log entries to reactors: backoff, Retry-After, dead letters.
+
+The worker hands each claimed delivery to the reactor of its name in the store's `ReactorRegistry`, the
+same list the store wrote the delivery rows from (see bot.plugins).
+"""
 
 from __future__ import annotations
 
@@ -8,41 +12,16 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from bot.background import Backoff, Sleep, persist
 from bot.claims import ClaimWorker
 from bot.db.store import ClaimedDelivery, Store, new_worker_id
-from bot.domain.events import Event
 from bot.domain.ports import Clock
+from bot.plugins import GiveUp, Reactor, ReactorRegistry, RetryLater
+
+__all__ = ["GiveUp", "OutboxWorker", "Reactor", "RetryLater", "RetryPolicy"]
 
 log = logging.getLogger("warroom.outbox")
-
-
-class Reactor(Protocol):
-    """A subscriber that turns events into side effects. Must be idempotent per event."""
-
-    name: str
-
-    def wants(self, kind: str) -> bool:
-        """True for the event kinds this reactor handles."""
-        ...
-
-    async def handle(self, event: Event, *, attempt: int) -> None:
-        """Do the side effect; raise to be retried later."""
-        ...
-
-
-class RetryLater(Exception):
-    """Raised by a reactor for a transient failure; `after` seconds when the far side said so."""
-
-    def __init__(self, message: str, *, after: float | None = None) -> None:
-        super().__init__(message)
-        self.after = after
-
-
-class GiveUp(Exception):
-    """Raised by a reactor for a permanent failure: dead-letter at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +50,6 @@ class OutboxWorker(ClaimWorker[ClaimedDelivery]):
     def __init__(
         self,
         store: Store,
-        reactors: list[Reactor],
         *,
         clock: Clock,
         policy: RetryPolicy | None = None,
@@ -91,7 +69,7 @@ class OutboxWorker(ClaimWorker[ClaimedDelivery]):
         )  # fmt: skip
         self.on_failure = on_failure
         self.store = store
-        self.reactors = {r.name: r for r in reactors}
+        self.reactors: ReactorRegistry = store.reactors
         self.policy = policy or RetryPolicy()
         self.delivered = 0
         self.failures = 0

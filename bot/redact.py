@@ -6,10 +6,11 @@ import dataclasses
 import html
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any, TypeVar
 
-from bot.domain.cards import Button, TriageCard
+from bot.domain.cards import Button, Card
 from bot.domain.ports import ChannelInfo, ChatMessage, ChatRoom
 from bot.domain.text import Text, as_text
 
@@ -37,6 +38,7 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?i)(://[^/\s:@]+:)[^@\s/]+@"), r"\1[redacted]@"),
     (re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"), "[redacted-email]"),
 ]
+C = TypeVar("C", bound=Card)
 _CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
 _KEY_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
 _LAST_WORD = re.compile(r"\S+\Z")
@@ -111,17 +113,26 @@ class Redactor:
         cut = len(text) - len(head) - len(tail)
         return f"{self(head)} ...[{cut} characters not logged]... {self(tail)}"
 
-    def card(self, card: TriageCard) -> TriageCard:
-        """The card with every free-text field redacted."""
-        return dataclasses.replace(
-            card,
-            title=self(card.title),
-            severity_reason=self(card.severity_reason),
-            summary=self(card.summary) if card.summary else card.summary,
-            services=tuple(self(s) for s in card.services),
-            regions=tuple(self(r) for r in card.regions),
-            runbook=self(card.runbook) if card.runbook else card.runbook,
-        )
+    def card(self, card: C) -> C:
+        """The card with every text in it redacted, whatever its type: each `str` field, the strings in its
+        tuples and nested view models, the data of its Texts (ids pass unchanged: nothing in them matches)."""
+        return _redacted(card, self)  # type: ignore[no-any-return]
+
+
+def _redacted(value: Any, redact: Callable[[str], str]) -> Any:
+    if type(value) is str:  # not a StrEnum (a severity, a status): those are the bot's own words
+        return redact(value)
+    if isinstance(value, Text):
+        return value.map_data(redact)
+    if isinstance(value, tuple | list):
+        return type(value)(_redacted(v, redact) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        ids = value.identifiers if isinstance(value, Card) else frozenset()
+        changes = {
+            f.name: _redacted(getattr(value, f.name), redact) for f in dataclasses.fields(value) if f.name not in ids
+        }
+        return dataclasses.replace(value, **changes)
+    return value
 
 
 class RedactingChatRoom:
@@ -156,11 +167,11 @@ class RedactingChatRoom:
         """Delegates."""
         await self.inner.invite(channel_id, user_ids)
 
-    async def post_card(self, channel_id: str, card: TriageCard) -> str:
+    async def post_card(self, channel_id: str, card: Card) -> str:
         """Redacted card."""
         return await self.inner.post_card(channel_id, self.redact.card(card))
 
-    async def update_card(self, channel_id: str, ts: str, card: TriageCard) -> None:
+    async def update_card(self, channel_id: str, ts: str, card: Card) -> None:
         """Redacted card."""
         await self.inner.update_card(channel_id, ts, self.redact.card(card))
 

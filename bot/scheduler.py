@@ -1,4 +1,5 @@
-"""Durable timers: escalation deadlines, reminders, approval expiry, digests. Each fires once."""
+"""Durable timers: escalation deadlines, reminders, approval expiry, digests. Each fires once; a recurring
+one (bot.recurring) once per occurrence."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from bot.background import Backoff, Sleep, persist
 from bot.claims import ClaimWorker
 from bot.db.store import ClaimedTimer, Store, new_worker_id
 from bot.domain.ports import Clock
+from bot.recurring import Recurrence
 
 log = logging.getLogger("warroom.scheduler")
 
@@ -46,6 +48,8 @@ class Scheduler(ClaimWorker[ClaimedTimer]):
         self.retry_delay = retry_delay
         self.max_attempts = max_attempts
         self.handlers: dict[str, TimerHandler] = {}
+        self.recurring: dict[str, tuple[str, Recurrence]] = {}  # key -> kind, schedule
+        self._recurring_ensured = False
 
     @property
     def concurrency(self) -> int:
@@ -55,6 +59,25 @@ class Scheduler(ClaimWorker[ClaimedTimer]):
     def register(self, kind: str, handler: TimerHandler) -> None:
         """Run `handler` when a timer of `kind` fires."""
         self.handlers[kind] = handler
+
+    def every(self, kind: str, key: str, recurrence: Recurrence, handler: TimerHandler | None = None) -> None:
+        """A recurring timer `key` of `kind` (e.g. the daily digest at `0 23 * * *` in Europe/Paris); it is put
+        in the table by `ensure_recurring` (the first round of the loop), once however many processes do it."""
+        self.recurring[key] = (kind, recurrence)
+        self._recurring_ensured = False
+        if handler is not None:
+            self.register(kind, handler)
+
+    async def ensure_recurring(self) -> int:
+        """Put every recurring timer in the table, at its next occurrence (a changed schedule replaces the
+        stored one); how many rows were added or changed."""
+        now = self.clock.now()
+        changed = 0
+        for key, (kind, recurrence) in self.recurring.items():
+            changed += await self.store.ensure_recurring(
+                kind=kind, key=key, payload=recurrence.payload(), due_at=recurrence.next_after(now)
+            )
+        return changed
 
     async def run_due(self, max_rounds: int = 1000) -> int:
         """Fire every timer due now, `concurrency` at a time (a slow one, e.g. waiting on a rate limit, holds
@@ -68,6 +91,9 @@ class Scheduler(ClaimWorker[ClaimedTimer]):
         return total
 
     async def _claim(self, now: datetime, limit: int) -> list[ClaimedTimer]:
+        if not self._recurring_ensured:  # in the loop's first round, retried with it while the database is down
+            await self.ensure_recurring()
+            self._recurring_ensured = True
         return await self.store.claim_timers(worker=self.worker_id, now=now, lease=self.lease, limit=limit)
 
     async def _next_due(self) -> datetime | None:
@@ -94,10 +120,11 @@ class Scheduler(ClaimWorker[ClaimedTimer]):
             retry = self.clock.now() + self.retry_delay if t.attempts < self.max_attempts else None
             error = str(exc) or type(exc).__name__
             log.warning("timer %s failed (attempt %s): %s", t.key, t.attempts, error)
+        next_due = self._next_occurrence(t)
 
         async def finish() -> None:
             await self.store.finish_timer(
-                t.id, worker=self.worker_id, now=self.clock.now(), error=error, retry_at=retry
+                t.id, worker=self.worker_id, now=self.clock.now(), error=error, retry_at=retry, next_due=next_due
             )
 
         try:
@@ -108,3 +135,12 @@ class Scheduler(ClaimWorker[ClaimedTimer]):
             )  # fmt: skip
         except Exception:  # logged by persist; the lease runs out and the timer is claimed again
             return
+
+    def _next_occurrence(self, t: ClaimedTimer) -> datetime | None:
+        """A recurring timer's next due time, computed now that this occurrence fired (None: a one-off)."""
+        try:
+            recurrence = Recurrence.of(t.payload)
+        except ValueError as exc:
+            log.error("timer %s has a broken schedule and will not recur: %s", t.key, exc)
+            return None
+        return recurrence.next_after(self.clock.now()) if recurrence else None

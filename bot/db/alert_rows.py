@@ -8,18 +8,21 @@ they are ordinary SQLAlchemy Core statements.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic_core import to_json
 from sqlalchemy import Table, bindparam, select
 
-from bot.db.store import Tx
 from bot.db.tables import AlertRow
+from bot.services.uow import FiringRow
+
+if TYPE_CHECKING:
+    from bot.db.uow import Tx
 
 ALERTS = cast(Table, AlertRow.__table__)
 CHUNK = 500  # values per IN (...) list: well under every backend's parameter limit
+__all__ = ["ALERTS", "CHUNK", "FiringRow", "firing_rows", "insert_rows", "update_repeats"]
 
 INSERT_COLS = (
     "source", "fingerprint", "active_key", "status", "alertname", "labels", "annotations", "group_key", "severity",
@@ -35,17 +38,6 @@ _SQLITE_INSERT = "INSERT INTO alerts ({}) VALUES ({})".format(  # noqa: S608
 )
 _SQLITE_UPDATE = "UPDATE alerts SET {} WHERE id = ?".format(", ".join(f"{c} = ?" for c in UPDATE_COLS))  # noqa: S608
 _SQLITE_FIRING = "SELECT id, active_key, severity, incident_id, count, review FROM alerts WHERE active_key IN ({})"
-
-
-@dataclass(slots=True)
-class FiringRow:
-    """The columns of a firing alert row that ingest reads."""
-
-    id: int
-    severity: str
-    incident_id: int | None
-    count: int
-    review: bool
 
 
 class SqliteValues:

@@ -1,92 +1,38 @@
-"""Repositories and the unit of work over the async session; the outbox and timer queues."""
+"""The database: units of work (bot.db.uow) on an engine, the outbox and timer queues, whole-table counts."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any, TypeVar, cast
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, and_, bindparam, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot.db.checkpoint import WalCheckpointer
 from bot.db.engine import make_engine, make_scan_engine, sqlite_file
-from bot.db.sqlite_inline import InlineConnection
-from bot.db.tables import (
-    ChatPostRow,
-    DeliveryRow,
-    EventRow,
-    InboundSeenRow,
-    IncidentRow,
-    RefCounterRow,
-    RoleRow,
-    TimerRow,
-)
-from bot.domain.chain import GENESIS, event_hash
+from bot.db.incident_repo import to_incident
+from bot.db.queues import LeaseQueue
+from bot.db.tables import DeliveryRow, EventRow, IncidentRow, TimerRow
+from bot.db.uow import CANCELLED, DEAD, DONE, FIRED, INFLIGHT, PENDING, Tx, to_event
 from bot.domain.events import Event
-from bot.domain.incident import Incident, Role, Severity, Status, format_ref
+from bot.plugins import ReactorRegistry
+from bot.services.uow import Conflict
 from bot.worker_threads import WorkerThreads
 
-PENDING, INFLIGHT, DONE, DEAD = "pending", "inflight", "done", "dead"
-FIRED, CANCELLED = "fired", "cancelled"
+__all__ = [
+    "CANCELLED", "DEAD", "DONE", "FIRED", "INFLIGHT", "PENDING", "ClaimedDelivery", "ClaimedTimer", "Store", "Tx",
+    "new_worker_id", "to_event", "to_incident",
+]  # fmt: skip
 
-Subscriber = tuple[str, Callable[[str], bool]]
 T = TypeVar("T")
-
-
-def to_incident(row: IncidentRow, roles: dict[Role, list[str]] | None = None) -> Incident:
-    """Map a row to the domain Incident."""
-    return Incident(
-        id=row.id,
-        ref=row.ref,
-        title=row.title,
-        severity=Severity(row.severity),
-        status=Status(row.status),
-        declared_at=row.declared_at,
-        declared_by=row.declared_by,
-        severity_reason=row.severity_reason,
-        severity_confirmed=row.severity_confirmed,
-        acknowledged_at=row.acknowledged_at,
-        mitigated_at=row.mitigated_at,
-        resolved_at=row.resolved_at,
-        closed_at=row.closed_at,
-        channel_id=row.channel_id,
-        channel_name=row.channel_name,
-        card_ts=row.card_ts,
-        summary=row.summary,
-        human_control=row.human_control,
-        jira_key=row.jira_key,
-        group_key=row.group_key,
-        services=list(row.services or []),
-        alertnames=list(row.alertnames or []),
-        regions=list(row.regions or []),
-        alert_count=row.alert_count,
-        alerts_firing=row.alerts_firing,
-        roles=roles or {},
-    )
-
-
-def to_event(row: EventRow) -> Event:
-    """Map an event-log row to the domain Event."""
-    return Event(
-        id=row.id,
-        incident_id=row.incident_id,
-        chain=row.chain,
-        seq=row.seq,
-        at=row.at,
-        actor=row.actor,
-        kind=row.kind,
-        text=row.text,
-        payload=dict(row.payload or {}),
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,260 +58,6 @@ class ClaimedTimer:
     attempts: int
 
 
-# Statements of every declaration, built once (building and cache-keying a statement costs more than running
-# it on SQLite); values arrive as bound parameters.
-_NEXT_REF = tuple(
-    ins(RefCounterRow)
-    .values(day=bindparam("day"), last=1)
-    .on_conflict_do_update(index_elements=[RefCounterRow.day], set_={"last": RefCounterRow.last + 1})
-    .returning(RefCounterRow.last)
-    for ins in (sqlite.insert, postgresql.insert)
-)
-_SCHEDULE_TIMER = tuple(
-    ins(cast(Table, TimerRow.__table__))  # the table, not the entity: a plain INSERT that reports its rowcount
-    .values(
-        kind=bindparam("kind"), key=bindparam("key"), due_at=bindparam("due_at"),
-        incident_id=bindparam("incident_id"), payload=bindparam("payload"), status=PENDING, attempts=0,
-    )
-    .on_conflict_do_nothing(index_elements=["key"])
-    for ins in (sqlite.insert, postgresql.insert)
-)  # fmt: skip
-_RECORD_CHAT_POST = tuple(
-    ins(cast(Table, ChatPostRow.__table__))
-    .values(
-        key=bindparam("key"), channel_id=bindparam("channel_id"), ts=bindparam("ts"), posted_at=bindparam("posted_at")
-    )
-    .on_conflict_do_nothing(index_elements=["key"])
-    for ins in (sqlite.insert, postgresql.insert)
-)
-# Core (not ORM) inserts for the log: nothing reads these rows back through the session in the same unit of
-# work, and an ORM flush per event cost more than the rest of an append.
-_INSERT_EVENT = cast(Table, EventRow.__table__).insert().returning(cast(Table, EventRow.__table__).c.id)
-_INSERT_DELIVERY = cast(Table, DeliveryRow.__table__).insert()
-_LAST_OF_CHAIN = (
-    select(EventRow.seq, EventRow.hash)
-    .where(EventRow.chain == bindparam("chain"))
-    .order_by(EventRow.seq.desc())
-    .limit(1)
-)
-
-
-class Tx:
-    """One unit of work: everything done through it commits or rolls back together."""
-
-    def __init__(self, session: AsyncSession, store: Store) -> None:
-        self.session = session
-        self._store = store
-        self.appended = 0
-        self._raw: sqlite3.Connection | bool | None = False  # False: not looked up yet
-
-    async def raw_sqlite(self) -> sqlite3.Connection | None:
-        """This unit of work's stdlib connection on SQLite's inline driver (for hot paths), else None."""
-        if self._raw is False:
-            self._raw = None
-            if self._store.is_sqlite:
-                raw = await (await self.session.connection()).get_raw_connection()
-                driver = raw.driver_connection
-                if isinstance(driver, InlineConnection):
-                    self._raw = driver.sqlite
-        return self._raw if isinstance(self._raw, sqlite3.Connection) else None
-
-    # -- incidents -------------------------------------------------------------------------
-
-    async def next_ref(self, day: date) -> str:
-        """Hand out the next `INC-YYYYMMDD-NNN` atomically (an upsert on the day's counter)."""
-        stmt = _NEXT_REF[self._store.dialect == "postgresql"]
-        number = (await self.session.execute(stmt, {"day": f"{day:%Y%m%d}"})).scalar_one()
-        return format_ref(day, int(number))
-
-    async def add_incident(self, row: IncidentRow) -> IncidentRow:
-        """Insert an incident row and flush it (assigns its id)."""
-        self.session.add(row)
-        await self.session.flush()
-        return row
-
-    async def incident_row(self, ref: str, *, lock: bool = False) -> IncidentRow | None:
-        """The incident with this ref; `lock` takes a row lock (serializes changes to it)."""
-        q = select(IncidentRow).where(IncidentRow.ref == ref.upper())
-        if lock:
-            q = q.with_for_update()
-        return (await self.session.execute(q)).scalar_one_or_none()
-
-    async def incident_row_by_id(self, incident_id: int, *, lock: bool = False) -> IncidentRow | None:
-        """The incident with this id."""
-        q = select(IncidentRow).where(IncidentRow.id == incident_id)
-        if lock:
-            q = q.with_for_update()
-        return (await self.session.execute(q)).scalar_one_or_none()
-
-    async def incident_row_by_channel(self, channel_id: str) -> IncidentRow | None:
-        """The incident whose war room is this channel."""
-        q = select(IncidentRow).where(IncidentRow.channel_id == channel_id)
-        return (await self.session.execute(q)).scalar_one_or_none()
-
-    async def incident_row_by_declare_key(self, key: str) -> IncidentRow | None:
-        """The incident declared with this idempotency key."""
-        q = select(IncidentRow).where(IncidentRow.declare_key == key)
-        return (await self.session.execute(q)).scalar_one_or_none()
-
-    async def recent_duplicate(self, *, title: str, declared_by: str, since: datetime) -> IncidentRow | None:
-        """An open incident with the same title by the same person declared since `since`."""
-        q = (
-            select(IncidentRow)
-            .where(
-                IncidentRow.title == title,
-                IncidentRow.declared_by == declared_by,
-                IncidentRow.declared_at >= since,
-                IncidentRow.status.in_([s.value for s in Status if s.is_open]),
-            )
-            .order_by(IncidentRow.id)
-            .limit(1)
-        )
-        return (await self.session.execute(q)).scalar_one_or_none()
-
-    async def roles(self, incident_id: int) -> dict[Role, list[str]]:
-        """Role -> user ids, in assignment order."""
-        q = select(RoleRow).where(RoleRow.incident_id == incident_id).order_by(RoleRow.id)
-        out: dict[Role, list[str]] = {}
-        for r in (await self.session.execute(q)).scalars():
-            out.setdefault(Role(r.role), []).append(r.user_id)
-        return out
-
-    async def incident(self, row: IncidentRow) -> Incident:
-        """The domain incident of a row, with its roles."""
-        return to_incident(row, await self.roles(row.id))
-
-    async def set_role(
-        self, incident_id: int, role: Role, user_id: str, *, by: str, at: datetime, exclusive: bool
-    ) -> bool:
-        """Give `user_id` the role; `exclusive` replaces the holder. False when nothing changed."""
-        current = (await self.roles(incident_id)).get(role, [])
-        if user_id in current and (not exclusive or current == [user_id]):
-            return False
-        if exclusive:
-            await self.session.execute(
-                delete(RoleRow).where(RoleRow.incident_id == incident_id, RoleRow.role == role.value)
-            )
-        self.session.add(
-            RoleRow(incident_id=incident_id, role=role.value, user_id=user_id, assigned_by=by, assigned_at=at)
-        )
-        await self.session.flush()
-        return True
-
-    async def list_incidents(self, *, status: str = "all", limit: int = 50) -> list[Incident]:
-        """Incidents, newest first, filtered by open/resolved/all."""
-        q = select(IncidentRow).order_by(IncidentRow.declared_at.desc(), IncidentRow.id.desc()).limit(limit)
-        if status == "open":
-            q = q.where(IncidentRow.status.in_([s.value for s in Status if s.is_open]))
-        elif status == "resolved":
-            q = q.where(IncidentRow.status.in_([Status.RESOLVED.value, Status.CLOSED.value]))
-        rows = list((await self.session.execute(q)).scalars())
-        return [await self.incident(r) for r in rows]
-
-    # -- event log -------------------------------------------------------------------------
-
-    async def append_event(
-        self,
-        *,
-        chain: str,
-        incident_id: int | None,
-        actor: str,
-        kind: str,
-        at: datetime,
-        text: str = "",
-        payload: dict[str, Any] | None = None,
-        dedupe_key: str | None = None,
-    ) -> Event | None:
-        """Append to the hash-chained log and queue one delivery per subscribed reactor.
-
-        Callers serialize appends to one chain by locking its incident row first. Returns None when
-        `dedupe_key` was already recorded (the same outside fact arriving twice).
-        """
-        if dedupe_key is not None:
-            hit = await self.session.execute(select(EventRow.id).where(EventRow.dedupe_key == dedupe_key))
-            if hit.first() is not None:
-                return None
-        last = (await self.session.execute(_LAST_OF_CHAIN, {"chain": chain})).first()
-        seq, prev = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS)
-        payload = payload or {}
-        digest = event_hash(
-            prev_hash=prev, chain=chain, seq=seq, at=at, actor=actor, kind=kind, text=text, payload=payload
-        )
-        values = {
-            "incident_id": incident_id, "chain": chain, "seq": seq, "at": at, "actor": actor, "kind": kind,
-            "text": text, "payload": payload, "dedupe_key": dedupe_key, "prev_hash": prev, "hash": digest,
-        }  # fmt: skip
-        event_id = int((await self.session.execute(_INSERT_EVENT, values)).scalar_one())
-        deliveries = [
-            {"event_id": event_id, "reactor": name, "chain": chain, "status": PENDING, "attempts": 0, "due_at": at,
-             "created_at": at}
-            for name, wants in self._store.subscribers
-            if wants(kind)
-        ]  # fmt: skip
-        if deliveries:
-            await self.session.execute(_INSERT_DELIVERY, deliveries)
-        self.appended += 1
-        return Event(
-            id=event_id, incident_id=incident_id, chain=chain, seq=seq, at=at, actor=actor, kind=kind, text=text,
-            payload=dict(payload),
-        )  # fmt: skip
-
-    async def timeline(self, incident_id: int) -> list[Event]:
-        """The incident's events in order."""
-        q = select(EventRow).where(EventRow.incident_id == incident_id).order_by(EventRow.seq)
-        return [to_event(r) for r in (await self.session.execute(q)).scalars()]
-
-    # -- inbound idempotency ---------------------------------------------------------------
-
-    async def first_time(self, key: str, at: datetime) -> bool:
-        """Record an inbound delivery key; False if it was seen before."""
-        exists = await self.session.execute(select(InboundSeenRow.key).where(InboundSeenRow.key == key))
-        if exists.first() is not None:
-            return False
-        self.session.add(InboundSeenRow(key=key, seen_at=at))
-        await self.session.flush()
-        return True
-
-    # -- messages posted once --------------------------------------------------------------
-
-    async def chat_post(self, key: str) -> str | None:
-        """The ts of the message posted under `key`, if one was recorded."""
-        row = await self.session.get(ChatPostRow, key)
-        return row.ts if row is not None else None
-
-    async def record_chat_post(self, key: str, *, channel_id: str, ts: str, at: datetime) -> str:
-        """Record the message posted under `key`; the ts recorded first wins and is returned (when it is
-        not `ts`, another attempt posted the same message first)."""
-        stmt = _RECORD_CHAT_POST[self._store.dialect == "postgresql"]
-        await self.session.execute(stmt, {"key": key, "channel_id": channel_id, "ts": ts, "posted_at": at})
-        kept = await self.session.execute(select(ChatPostRow.ts).where(ChatPostRow.key == key))
-        return str(kept.scalar_one())
-
-    # -- timers ----------------------------------------------------------------------------
-
-    async def schedule_timer(
-        self,
-        *,
-        kind: str,
-        key: str,
-        due_at: datetime,
-        incident_id: int | None = None,
-        payload: dict[str, Any] | None = None,
-    ) -> bool:
-        """Schedule a timer once per `key` in one statement; False when the key already existed."""
-        stmt = _SCHEDULE_TIMER[self._store.dialect == "postgresql"]
-        params = {"kind": kind, "key": key, "due_at": due_at, "incident_id": incident_id, "payload": payload or {}}
-        res = await self.session.execute(stmt, params)
-        return bool(getattr(res, "rowcount", 0))
-
-    async def cancel_timer(self, key: str) -> bool:
-        """Cancel a pending timer; False if there was none."""
-        res = await self.session.execute(
-            update(TimerRow).where(TimerRow.key == key, TimerRow.status == PENDING).values(status=CANCELLED)
-        )
-        return bool(getattr(res, "rowcount", 0))
-
-
 class Store:
     """The database: units of work, outbox and timer queues."""
 
@@ -378,9 +70,12 @@ class Store:
         self._scan_threads = WorkerThreads("sqlite-scan", size=2) if scan_engine is not None else None
         self.dialect = engine.dialect.name
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self.subscribers: list[Subscriber] = []
+        self.deliveries = LeaseQueue(self, DeliveryRow, done=DONE, done_at="delivered_at")
+        self.timers = LeaseQueue(self, TimerRow, done=FIRED, done_at="fired_at")
+        self.reactors = ReactorRegistry()  # who gets a delivery of each appended event (bootstrap fills it)
         self.cache: dict[str, object] = {}  # small per-process caches of services (e.g. "no silences")
         self._commit_listeners: list[Callable[[], None]] = []
+        self._timer_listeners: list[Callable[[], None]] = []
         # SQLite has one writer at a time: serialize our own writers instead of failing with SQLITE_BUSY.
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.dialect == "sqlite" else None
 
@@ -398,29 +93,35 @@ class Store:
         """True on SQLite."""
         return self.dialect == "sqlite"
 
-    def subscribe(self, name: str, wants: Callable[[str], bool]) -> None:
-        """Register a reactor: every appended event it wants gets a delivery row."""
-        self.subscribers.append((name, wants))
-
     def on_commit(self, listener: Callable[[], None]) -> None:
         """Call `listener` after every commit that appended events (wakes the outbox worker)."""
         self._commit_listeners.append(listener)
 
+    def on_timers_committed(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after every commit that scheduled timers (wakes the scheduler, so a timer due
+        sooner than its next poll fires on time)."""
+        self._timer_listeners.append(listener)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        """A write unit of work; commits on success, rolls back on error."""
+        """A write unit of work; commits on success, rolls back on error (Conflict for a broken uniqueness)."""
         if self._write_lock is not None:
             await self._write_lock.acquire()
         try:
             async with self.sessions() as session, session.begin():
                 tx = Tx(session, self)
                 yield tx
-            appended = tx.appended
+            appended, scheduled = tx.appended, tx.scheduled
+        except IntegrityError as exc:
+            raise Conflict(str(exc.orig)) from exc
         finally:
             if self._write_lock is not None:
                 self._write_lock.release()
         if appended:
             for listener in self._commit_listeners:
+                listener()
+        if scheduled:
+            for listener in self._timer_listeners:
                 listener()
 
     @asynccontextmanager
@@ -467,8 +168,7 @@ class Store:
         """Claim due deliveries: at most one per (reactor, chain) at a time, in log order.
 
         A row whose earlier sibling (same reactor and chain) is still pending or in flight waits, so
-        reactors see each incident's events in order. On PostgreSQL rows are claimed with
-        `FOR UPDATE SKIP LOCKED`; an expired lease makes an in-flight row claimable again.
+        reactors see each incident's events in order.
         """
         d2 = aliased(DeliveryRow)
         earlier = (
@@ -481,93 +181,58 @@ class Store:
             )
             .exists()
         )
-        claimable = or_(
-            and_(DeliveryRow.status == PENDING, DeliveryRow.due_at <= now),
-            and_(DeliveryRow.status == INFLIGHT, DeliveryRow.claimed_until < now),
-        )
-        q = select(DeliveryRow).where(claimable, ~earlier).order_by(DeliveryRow.id).limit(limit)
-        if not self.is_sqlite:
-            q = q.with_for_update(skip_locked=True, of=DeliveryRow)
         async with self.transaction() as tx:
-            rows = list((await tx.session.execute(q)).scalars())
+            rows = await self.deliveries.claim(
+                tx, worker=worker, now=now, lease=lease, limit=limit, order_by=[DeliveryRow.id], where=[~earlier]
+            )
             if not rows:
                 return []
-            for r in rows:
-                r.status = INFLIGHT
-                r.claimed_by = worker
-                r.claimed_until = now + lease
-                r.attempts += 1
-            events = {
-                e.id: e
-                for e in (
-                    await tx.session.execute(select(EventRow).where(EventRow.id.in_([r.event_id for r in rows])))
-                ).scalars()
-            }
+            q = select(EventRow).where(EventRow.id.in_([r.event_id for r in rows]))
+            events = {e.id: e for e in (await tx.session.execute(q)).scalars()}
             return [ClaimedDelivery(r.id, r.reactor, r.attempts, to_event(events[r.event_id])) for r in rows]
 
     async def complete_delivery(self, delivery_id: int, *, worker: str, now: datetime) -> bool:
         """Mark delivered; False when the claim was lost (lease expired and taken over)."""
-        async with self.transaction() as tx:
-            res = await tx.session.execute(
-                update(DeliveryRow)
-                .where(DeliveryRow.id == delivery_id, DeliveryRow.claimed_by == worker)
-                .values(status=DONE, delivered_at=now, claimed_until=None, last_error=None)
-            )
-            return bool(getattr(res, "rowcount", 0))
+        return await self.deliveries.finish(delivery_id, worker=worker, now=now)
 
     async def fail_delivery(self, delivery_id: int, *, worker: str, error: str, retry_at: datetime | None) -> None:
         """Reschedule at `retry_at`, or dead-letter the row when `retry_at` is None."""
-        values: dict[str, Any] = {"last_error": error[:2000], "claimed_until": None}
-        if retry_at is None:
-            values["status"] = DEAD
-        else:
-            values.update(status=PENDING, due_at=retry_at)
-        async with self.transaction() as tx:
-            await tx.session.execute(
-                update(DeliveryRow)
-                .where(DeliveryRow.id == delivery_id, DeliveryRow.claimed_by == worker)
-                .values(**values)
-            )
+        await self.deliveries.finish(
+            delivery_id, worker=worker, now=retry_at or datetime.now(), error=error, retry_at=retry_at
+        )
 
     async def renew_deliveries(self, *, worker: str, ids: list[int], until: datetime) -> set[int]:
         """Extend the lease of deliveries still claimed by `worker`; the ids that were (the rest are lost)."""
-        return await self._renew(DeliveryRow, worker=worker, ids=ids, until=until)
-
-    async def _renew(
-        self, row: type[DeliveryRow] | type[TimerRow], *, worker: str, ids: list[int], until: datetime
-    ) -> set[int]:
-        if not ids:
-            return set()
-        stmt = (
-            update(row)
-            .where(row.id.in_(ids), row.claimed_by == worker, row.status == INFLIGHT)
-            .values(claimed_until=until)
-            .returning(row.id)
-        )
-        async with self.transaction() as tx:
-            return {int(i) for i in (await tx.session.execute(stmt)).scalars()}
+        return await self.deliveries.renew(worker=worker, ids=ids, until=until)
 
     async def release_inflight(self) -> int:
         """Return every in-flight delivery to pending (single-process SQLite start-up recovery)."""
-        async with self.transaction() as tx:
-            res = await tx.session.execute(
-                update(DeliveryRow).where(DeliveryRow.status == INFLIGHT).values(status=PENDING, claimed_until=None)
-            )
-            return int(getattr(res, "rowcount", 0) or 0)
+        return await self.deliveries.release_inflight()
 
     async def next_delivery_due(self) -> datetime | None:
         """When the earliest pending delivery or lease falls due."""
+        return await self.deliveries.next_due()
+
+    async def incident_counts(self) -> dict[tuple[str, str], int]:
+        """Incidents by (severity, status) (a count over the whole table: run as a scan)."""
+
+        def count(conn: Connection) -> dict[tuple[str, str], int]:
+            by = (IncidentRow.severity, IncidentRow.status)
+            rows = conn.execute(select(*by, func.count()).group_by(*by))
+            return {(str(s), str(st)): int(n) for s, st, n in rows.all()}
+
+        return await self.scan(count)
+
+    async def schema_revision(self) -> str | None:
+        """The migration the database is at (raises when it does not answer)."""
         async with self.read() as tx:
-            a = (
-                await tx.session.execute(select(func.min(DeliveryRow.due_at)).where(DeliveryRow.status == PENDING))
-            ).scalar()
-            b = (
-                await tx.session.execute(
-                    select(func.min(DeliveryRow.claimed_until)).where(DeliveryRow.status == INFLIGHT)
-                )
-            ).scalar()
-        due = [d for d in (a, b) if d is not None]
-        return min(due) if due else None
+            return (await tx.session.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+
+    def schema_head(self) -> str | None:
+        """The newest migration of this code."""
+        from bot.db.migrate import head_revision  # alembic is only loaded when asked
+
+        return head_revision()
 
     async def delivery_counts(self) -> dict[str, int]:
         """Number of deliveries per status (a count over the whole table: run as a scan)."""
@@ -584,20 +249,10 @@ class Store:
         self, *, worker: str, now: datetime, lease: timedelta, limit: int = 50
     ) -> list[ClaimedTimer]:
         """Claim due timers (each fires once across replicas; expired leases are re-claimed)."""
-        claimable = or_(
-            and_(TimerRow.status == PENDING, TimerRow.due_at <= now),
-            and_(TimerRow.status == INFLIGHT, TimerRow.claimed_until < now),
-        )
-        q = select(TimerRow).where(claimable).order_by(TimerRow.due_at, TimerRow.id).limit(limit)
-        if not self.is_sqlite:
-            q = q.with_for_update(skip_locked=True)
         async with self.transaction() as tx:
-            rows = list((await tx.session.execute(q)).scalars())
-            for r in rows:
-                r.status = INFLIGHT
-                r.claimed_by = worker
-                r.claimed_until = now + lease
-                r.attempts += 1
+            rows = await self.timers.claim(
+                tx, worker=worker, now=now, lease=lease, limit=limit, order_by=[TimerRow.due_at, TimerRow.id]
+            )
             return [
                 ClaimedTimer(r.id, r.kind, r.key, r.incident_id, r.due_at, dict(r.payload or {}), r.attempts)
                 for r in rows
@@ -611,30 +266,39 @@ class Store:
         now: datetime,
         error: str | None = None,
         retry_at: datetime | None = None,
+        next_due: datetime | None = None,
     ) -> None:
-        """Mark a timer fired, or reschedule it after an error."""
-        values: dict[str, Any] = {"claimed_until": None}
-        if error is None:
-            values.update(status=FIRED, fired_at=now, last_error=None)
-        elif retry_at is not None:
-            values.update(status=PENDING, due_at=retry_at, last_error=error[:2000])
-        else:
-            values.update(status=DEAD, last_error=error[:2000])
+        """Mark a timer fired, or reschedule it after an error. A recurring timer's occurrence that is over
+        (fired, or dead) makes the row pending again at `next_due`, its next occurrence."""
+        if next_due is not None and (error is None or retry_at is None):
+            await self.timers.finish(
+                timer_id, worker=worker, now=now, error=error, status=PENDING, due_at=next_due, fired_at=now,
+                attempts=0, last_error=None if error is None else error[:2000],
+            )  # fmt: skip
+            return
+        await self.timers.finish(timer_id, worker=worker, now=now, error=error, retry_at=retry_at)
+
+    async def ensure_recurring(self, *, kind: str, key: str, payload: dict[str, Any], due_at: datetime) -> bool:
+        """Put a recurring timer in the table unless it is there with this schedule; True when written."""
         async with self.transaction() as tx:
-            await tx.session.execute(
-                update(TimerRow).where(TimerRow.id == timer_id, TimerRow.claimed_by == worker).values(**values)
-            )
+            row = (await tx.session.execute(select(TimerRow).where(TimerRow.key == key))).scalar_one_or_none()
+            if row is None:
+                return await tx.schedule_timer(kind=kind, key=key, due_at=due_at, payload=payload)
+            if dict(row.payload or {}) == payload and row.kind == kind:
+                return False
+            row.kind, row.payload = kind, dict(payload)
+            if row.status != INFLIGHT:  # an occurrence firing now keeps the time it had; the next follows the new
+                row.status, row.due_at, row.attempts = PENDING, due_at, 0
+                tx.scheduled += 1
+            return True
 
     async def renew_timers(self, *, worker: str, ids: list[int], until: datetime) -> set[int]:
         """Extend the lease of timers still claimed by `worker`; the ids that were."""
-        return await self._renew(TimerRow, worker=worker, ids=ids, until=until)
+        return await self.timers.renew(worker=worker, ids=ids, until=until)
 
     async def next_timer_due(self) -> datetime | None:
-        """When the earliest pending timer falls due."""
-        async with self.read() as tx:
-            return (
-                await tx.session.execute(select(func.min(TimerRow.due_at)).where(TimerRow.status == PENDING))
-            ).scalar()
+        """When the earliest pending timer or lease falls due."""
+        return await self.timers.next_due()
 
 
 def new_worker_id(prefix: str = "worker") -> str:

@@ -1,10 +1,17 @@
-"""Neutral card view-models: what a card shows, not how a platform renders it."""
+"""Neutral card view-models: what a card shows, not how a platform renders it.
+
+A card is one message that the bot may update in place, with buttons. Every card type derives from `Card`
+and goes through the same port method pair (`ChatRoom.post_card` / `update_card`); each chat adapter has a
+renderer per card type (Slack: Block Kit). A new card touches this module and the renderers only. Card
+fields hold data (titles, reasons, summaries: escaped by the renderer) and ids (user ids become mentions).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import ClassVar
 
 from bot.domain.incident import Incident, Role, Severity, Status
 from bot.domain.policy import DEFAULT_SLA as DEFAULT_SLA
@@ -35,9 +42,24 @@ class Button:
     style: str | None = None
 
 
+class Card:
+    """Base of the card view models: a dataclass whose `marker` finds its message again in chat history."""
+
+    __slots__ = ()
+    identifiers: ClassVar[frozenset[str]] = frozenset()
+    """Fields that are ids (the marker is made of them): passed as they are, never redacted."""
+
+    @property
+    def marker(self) -> str:
+        """An id the adapter attaches to the message (Slack: a block_id), unique per card."""
+        raise NotImplementedError
+
+
 @dataclass(frozen=True, slots=True)
-class TriageCard:
+class TriageCard(Card):
     """The pinned card of a war room."""
+
+    identifiers: ClassVar[frozenset[str]] = frozenset({"ref"})
 
     ref: str
     title: str
@@ -59,6 +81,11 @@ class TriageCard:
     runbook: str | None = None
     human_control: bool = False
     severities: tuple[Severity, ...] = field(default=tuple(Severity))
+
+    @property
+    def marker(self) -> str:
+        """`card:<ref>`: one triage card per incident."""
+        return f"card:{self.ref}"
 
     @property
     def actionable(self) -> bool:

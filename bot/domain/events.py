@@ -39,6 +39,21 @@ CARD_CHANGING: frozenset[EventKind] = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event a domain method returns: saved with the aggregate, in one unit of work, as a log entry.
+
+    `dedupe_key` makes it idempotent: an event whose key was already recorded is not stored again.
+    """
+
+    kind: EventKind
+    actor: str
+    at: datetime
+    text: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    dedupe_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     """A stored event-log entry, as reactors receive it."""
 

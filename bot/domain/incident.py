@@ -1,12 +1,25 @@
-"""The incident: severity, status and its state machine, roles, references and channel names."""
+"""The incident aggregate: severity, status and its state machine, roles, alert counts, and the domain
+methods that change it. Each method checks its rule, changes the incident and returns the events to
+record (nothing when nothing changed); the use case saves both in one unit of work.
+"""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
+
+from bot.domain.events import EventKind, NewEvent
+from bot.domain.naming import CHANNEL_NAME_MAX as CHANNEL_NAME_MAX
+from bot.domain.naming import REF_RE as REF_RE
+from bot.domain.naming import channel_name as channel_name
+from bot.domain.naming import format_ref as format_ref
+from bot.domain.naming import is_ref as is_ref
+from bot.domain.naming import slugify as slugify
+
+TEXT_MAX = 3000
+"""The longest note, status update, pinned message or summary kept."""
 
 
 class Severity(StrEnum):
@@ -99,43 +112,18 @@ class Role(StrEnum):
             raise ValueError(f"unknown role {text.strip()!r}: use one of {valid}") from None
 
 
-REF_RE = re.compile(r"^INC-(\d{8})-(\d{3,})$")
+class IncidentClosed(Exception):
+    """A change refused because the incident is resolved or closed."""
 
-
-def format_ref(day: date, number: int) -> str:
-    """`INC-YYYYMMDD-NNN` (the number grows past 999 rather than wrapping)."""
-    return f"INC-{day:%Y%m%d}-{number:03d}"
-
-
-def is_ref(text: str) -> bool:
-    """True for a well-formed incident reference."""
-    return REF_RE.match(text.strip().upper()) is not None
-
-
-CHANNEL_NAME_MAX = 80
-_SLUG_BAD = re.compile(r"[^a-z0-9_-]+")
-
-
-def slugify(text: str, max_len: int = CHANNEL_NAME_MAX) -> str:
-    """Lowercase `a-z0-9-_` slug: accents folded, other runs become one dash."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
-    slug = _SLUG_BAD.sub("-", folded).strip("-_")
-    slug = re.sub(r"-{2,}", "-", slug)
-    return slug[:max_len].rstrip("-_")
-
-
-def channel_name(prefix: str, day: date, title: str, suffix: int = 0) -> str:
-    """`inc-YYYYMMDD-<slug>` at most 80 chars; `suffix` > 1 appends `-N` on a name clash."""
-    head = f"{slugify(prefix) or 'inc'}-{day:%Y%m%d}"
-    tail = f"-{suffix}" if suffix > 1 else ""
-    room = CHANNEL_NAME_MAX - len(head) - len(tail) - 1
-    slug = slugify(title, max_len=max(room, 0)) or "incident"
-    return f"{head}-{slug}{tail}"
+    def __init__(self, ref: str, status: Status, what: str) -> None:
+        super().__init__(f"{ref} is {status.value}: cannot {what}")
+        self.ref = ref
+        self.status = status
 
 
 @dataclass(slots=True)
 class Incident:
-    """An incident as the services see it."""
+    """An incident as the services see it: the aggregate every change of an incident goes through."""
 
     id: int
     ref: str
@@ -163,6 +151,10 @@ class Incident:
     alert_count: int = 0
     alerts_firing: int = 0
     roles: dict[Role, list[str]] = field(default_factory=dict)
+    declare_key: str | None = None
+    alerts_unannounced: int = 0
+    last_alert_at: datetime | None = None
+    updated_at: datetime | None = None
 
     @property
     def commander(self) -> str | None:
@@ -174,3 +166,224 @@ class Incident:
     def is_open(self) -> bool:
         """Not yet resolved or closed."""
         return self.status.is_open
+
+    # -- rules ---------------------------------------------------------------------------------
+
+    def _require_open(self, what: str) -> None:
+        if not self.status.is_open:
+            raise IncidentClosed(self.ref, self.status, what)
+
+    def _set_severity(self, severity: Severity, reason: str, *, confirmed: bool) -> None:
+        """The one place severity is set: SEV0 and SEV1 put the incident under human control (the bot then
+        executes nothing without explicit approval, until released)."""
+        self.severity = severity
+        self.severity_reason = reason
+        self.severity_confirmed = confirmed
+        if severity.is_major():
+            self.human_control = True
+
+    def _event(
+        self, kind: EventKind, actor: str, at: datetime, text: str, *, key: str | None = None, **payload: Any
+    ) -> NewEvent:
+        return NewEvent(kind=kind, actor=actor, at=at, text=text, payload=payload, dedupe_key=key)
+
+    # -- the lifecycle -------------------------------------------------------------------------
+
+    @classmethod
+    def declare(
+        cls,
+        *,
+        ref: str,
+        title: str,
+        severity: Severity,
+        actor: str,
+        at: datetime,
+        reason: str,
+        confirmed: bool = True,
+        declare_key: str | None = None,
+        group_key: str | None = None,
+        services: list[str] | None = None,
+        alertnames: list[str] | None = None,
+        regions: list[str] | None = None,
+        alert_count: int = 0,
+        alerts_firing: int = 0,
+    ) -> tuple[Incident, list[NewEvent]]:
+        """A new incident (not stored yet: its id is 0) and its `declared` event."""
+        inc = cls(
+            id=0, ref=ref, title=title, severity=severity, status=Status.DECLARED, declared_at=at, declared_by=actor,
+            declare_key=declare_key, group_key=group_key, services=list(services or []),
+            alertnames=list(alertnames or []), regions=list(regions or []), alert_count=alert_count,
+            alerts_firing=alerts_firing, last_alert_at=at if alert_count else None, updated_at=at,
+        )  # fmt: skip
+        inc._set_severity(severity, reason, confirmed=confirmed)
+        text = f"declared {severity.value}: {title}"
+        event = inc._event(
+            EventKind.DECLARED,
+            actor,
+            at,
+            text,
+            severity=severity.value,
+            title=title,
+            reason=reason,
+            confirmed=confirmed,
+        )
+        return inc, [event]
+
+    def acknowledge(self, *, actor: str, at: datetime) -> list[NewEvent]:
+        """Stop the ack clock; a second acknowledge changes nothing."""
+        self._require_open("acknowledge it")
+        if self.acknowledged_at is not None:
+            return []
+        return [self._acknowledged(actor, at)]
+
+    def _acknowledged(self, actor: str, at: datetime) -> NewEvent:
+        """A declared incident becomes acknowledged (a mitigated one stays mitigated)."""
+        self.acknowledged_at = at
+        if self.status is Status.DECLARED:
+            self.status = Status.ACKNOWLEDGED
+        return self._event(EventKind.ACKNOWLEDGED, actor, at, "acknowledged the incident")
+
+    def assign_role(self, role: Role, user_id: str, *, actor: str, at: datetime) -> list[NewEvent]:
+        """Give a role: commander, comms and scribe have one holder, sme may have several. Taking command is
+        an acknowledgement."""
+        self._require_open("assign roles")
+        current = self.roles.get(role, [])
+        exclusive = role is not Role.SME
+        if user_id in current and (not exclusive or current == [user_id]):
+            return []
+        self.roles[role] = [user_id] if exclusive else [*current, user_id]
+        text = f"made {user_id} {role.value}"
+        events = [self._event(EventKind.ROLE_ASSIGNED, actor, at, text, role=role.value, user=user_id)]
+        if role is Role.COMMANDER and self.acknowledged_at is None:
+            events.append(self._acknowledged(actor, at))
+        return events
+
+    def change_severity(self, severity: Severity, *, actor: str, at: datetime, reason: str = "") -> list[NewEvent]:
+        """Set (and confirm) the severity by hand."""
+        self._require_open("change its severity")
+        old = self.severity
+        if old is severity and self.severity_confirmed:
+            return []
+        reason = reason.strip()
+        self._set_severity(severity, reason or f"set to {severity.value} by hand", confirmed=True)
+        verb = "raised" if severity.rank < old.rank else "lowered" if severity.rank > old.rank else "confirmed"
+        text = f"{verb} severity {old.value} → {severity.value}" + (f": {reason}" if reason else "")
+        return [
+            self._event(EventKind.SEVERITY_CHANGED, actor, at, text, old=old.value, new=severity.value, reason=reason)
+        ]
+
+    def raise_severity(
+        self, severity: Severity, *, reason: str, confirmed: bool, actor: str, at: datetime
+    ) -> list[NewEvent]:
+        """Alerts worse than the incident raise its severity (never lower it)."""
+        old = self.severity
+        if severity.rank >= old.rank:
+            return []
+        self._set_severity(severity, reason, confirmed=confirmed)
+        text = f"raised severity {old.value} → {severity.value}: {reason}"
+        return [
+            self._event(EventKind.SEVERITY_CHANGED, actor, at, text, old=old.value, new=severity.value, reason=reason)
+        ]
+
+    def set_status(self, status: Status, *, actor: str, at: datetime, note: str = "") -> list[NewEvent]:
+        """Move through the state machine (raises InvalidTransition); reopening clears the resolve time."""
+        current = self.status
+        if current is status:
+            return []
+        check_transition(current, status)
+        self.status = status
+        if status is Status.MITIGATED:
+            self.mitigated_at = at
+        elif status is Status.CLOSED:
+            self.closed_at = at
+        elif status is Status.ACKNOWLEDGED and current is Status.RESOLVED:
+            self.resolved_at = None
+            self.acknowledged_at = self.acknowledged_at or at
+        text = f"status {current.value} → {status.value}" + (f": {note}" if note else "")
+        return [self._event(EventKind.STATUS_CHANGED, actor, at, text, old=current.value, new=status.value, note=note)]
+
+    def resolve(self, *, actor: str, at: datetime, summary: str = "") -> list[NewEvent]:
+        """Resolve; resolving a resolved incident changes nothing."""
+        current = self.status
+        if not current.is_open:
+            return []
+        summary = summary.strip()
+        self.status = Status.RESOLVED
+        self.resolved_at = at
+        self.summary = summary[:TEXT_MAX] or self.summary
+        text = "resolved the incident" + (f": {summary}" if summary else "")
+        return [self._event(EventKind.RESOLVED, actor, at, text, old=current.value, summary=summary)]
+
+    def add_text(
+        self, kind: EventKind, body: str, *, actor: str, at: datetime, key: str | None = None
+    ) -> list[NewEvent]:
+        """A note or a status update in the timeline (once per `key`)."""
+        return [self._event(kind, actor, at, body, key=key)]
+
+    def pin_message(
+        self, *, channel_id: str, ts: str, text: str, author: str | None, via: str, actor: str, at: datetime
+    ) -> list[NewEvent]:
+        """A chat message into the timeline, once per message however often it is pinned."""
+        body = text.strip()[:TEXT_MAX] or "(message without text)"
+        payload = {"channel": channel_id, "ts": ts, "author": author, "via": via}
+        return [self._event(EventKind.MESSAGE_PINNED, actor, at, body, key=f"pin:{channel_id}:{ts}", **payload)]
+
+    def room_named(self, name: str | None) -> None:
+        """The war room's name, reserved before the channel exists (None: released, the platform refused it)."""
+        self.channel_name = name
+
+    def room_created(self, channel_id: str, name: str) -> None:
+        """The war room exists on the chat platform."""
+        self.channel_id, self.channel_name = channel_id, name
+
+    def card_posted(self, ts: str) -> None:
+        """The triage card is in the room."""
+        self.card_ts = ts
+
+    def room_opened(self, *, at: datetime) -> list[NewEvent]:
+        """The war room is ready (once per incident)."""
+        payload = {"channel_id": self.channel_id, "channel_name": self.channel_name, "card_ts": self.card_ts}
+        text = f"opened the war room #{self.channel_name}"
+        return [self._event(EventKind.ROOM_OPENED, "warroom", at, text, key=f"room:{self.ref}", **payload)]
+
+    # -- alerts --------------------------------------------------------------------------------
+
+    def correlates(self, at: datetime, window: timedelta) -> bool:
+        """Whether alerts arriving at `at` still belong here (the group did not go quiet for longer than
+        the correlation window)."""
+        return self.last_alert_at is None or at - self.last_alert_at <= window
+
+    def alerts_joined(
+        self, n: int, *, services: list[str], alertnames: list[str], regions: list[str], at: datetime
+    ) -> None:
+        """Alerts joined: counts and blast radius. Their timeline entry is written once per refresh window
+        (`announce_joined`), not per request: a storm makes one line per few seconds."""
+        self.services, self.alertnames, self.regions = services, alertnames, regions
+        self.alert_count += n
+        self.alerts_firing += n
+        self.last_alert_at = at
+        self.updated_at = at
+        self.alerts_unannounced += n
+
+    def announce_joined(self, *, at: datetime) -> list[NewEvent]:
+        """One timeline entry for the alerts that joined since the last one."""
+        n = self.alerts_unannounced
+        if n <= 0:
+            return []
+        self.alerts_unannounced = 0
+        text = f"{n} new alert(s) joined; {self.alert_count} in all, {self.alerts_firing} firing"
+        return [
+            self._event(
+                EventKind.ALERTS_UPDATED, "warroom", at, text, new=n, total=self.alert_count, firing=self.alerts_firing
+            )
+        ]
+
+    def alerts_resolved(self, n: int, *, actor: str, at: datetime) -> list[NewEvent]:
+        """Some of its alerts resolved; when none fires any more (and it is open), say so: a human resolves."""
+        self.alerts_firing = max(0, self.alerts_firing - n)
+        text = f"{n} alert(s) resolved; {self.alerts_firing} still firing"
+        events = [self._event(EventKind.ALERTS_RESOLVED, actor, at, text, resolved=n, firing=self.alerts_firing)]
+        if self.alerts_firing == 0 and self.status.is_open:
+            text = "all alerts of this incident are resolved"
+            events.append(self._event(EventKind.ALL_ALERTS_RESOLVED, actor, at, text, alerts=self.alert_count))
+        return events

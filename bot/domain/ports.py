@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from bot.domain.cards import Button, TriageCard
+from bot.domain.cards import Button, Card
 from bot.domain.metrics import Series
 from bot.domain.runbook import Query
 from bot.domain.text import Text
@@ -32,6 +32,11 @@ class ChatError(Exception):
     def retryable(self) -> bool:
         """Transient errors (rate limits, 5xx, network) are worth retrying."""
         return self.code in {"ratelimited", "server_error", "connection_error", "timeout"}
+
+
+class ChatRefused(ChatError):
+    """The platform refused the call for good (bad credentials, a missing scope, content it will never take):
+    retrying cannot help. The adapter decides which of its platform's errors these are."""
 
 
 class NameTaken(ChatError):
@@ -85,12 +90,12 @@ class ChatRoom(Protocol):
         """Invite users; users already in the channel are not an error."""
         ...
 
-    async def post_card(self, channel_id: str, card: TriageCard) -> str:
-        """Post the triage card; return its message ts."""
+    async def post_card(self, channel_id: str, card: Card) -> str:
+        """Post a card (any card type: triage, hypothesis, approval, status...); return its message ts."""
         ...
 
-    async def update_card(self, channel_id: str, ts: str, card: TriageCard) -> None:
-        """Replace the card in place."""
+    async def update_card(self, channel_id: str, ts: str, card: Card) -> None:
+        """Replace a card in place with its current state."""
         ...
 
     async def post_text(

@@ -3,8 +3,10 @@
 A `Text` is a sequence of parts. A `str` part is data (typed by a user, sent by an alert, or written by
 the bot): every character of it is shown as it is, never read as markup. A `Mention` or a `ChannelLink`
 is a reference the bot chose itself (a user id it resolved, the war room it opened); only those become
-live mentions or links. Each chat adapter renders a Text in its own markup and escapes the data there,
-so a title like `<!channel> payments down` can never notify a channel.
+live mentions or links. Emphasis is structure too: `Strong` is data shown in bold, an `Icon` a neutral
+symbol. Each chat adapter renders a Text in its own markup (Slack mrkdwn, a Discord embed, Jira wiki
+text) and escapes the data there, so a title like `<!channel> payments down` can never notify a channel
+and no service writes any platform's markup.
 
 `visible` removes the invisible and bidirectional-control characters from anything the bot displays
 or uses as a name (the database keeps the raw value).
@@ -16,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from enum import Enum
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -66,7 +69,38 @@ class ChannelLink:
         return CHANNEL_ID.match(self.channel_id) is not None
 
 
-Part = str | Mention | ChannelLink
+@dataclass(frozen=True, slots=True)
+class Strong:
+    """Data shown with emphasis (bold): escaped like any data, emphasised by the platform's own means."""
+
+    text: str
+
+
+class Icon(Enum):
+    """A neutral symbol that leads a message; each platform draws it its own way (an emoji, a colour).
+
+    Not a `str`: a part that is a `str` is data, and an icon is not.
+    """
+
+    ALERT = "alert"
+    ACKNOWLEDGED = "acknowledged"
+    STATUS = "status"
+    PERSON = "person"
+    NOTE = "note"
+    UPDATE = "update"
+    PIN = "pin"
+    DONE = "done"
+    ALL_CLEAR = "all_clear"
+    EVENT = "event"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+    LOCK = "lock"
+    WORKING = "working"
+    NOT_YET = "not_yet"
+
+
+Part = str | Mention | ChannelLink | Strong | Icon
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +140,20 @@ class Text:
         return iter(self.parts)
 
     def map_data(self, fn: Callable[[str], str]) -> Text:
-        """The same text with `fn` applied to every data part (redaction, cleaning)."""
-        return Text(tuple(fn(p) if isinstance(p, str) else p for p in self.parts))
+        """The same text with `fn` applied to every data part, emphasised or not (redaction, cleaning)."""
+        return Text(tuple(_map_part(p, fn) for p in self.parts))
 
     def data(self) -> str:
-        """The data parts joined, mentions and links left out (for tests and logs)."""
-        return "".join(p for p in self.parts if isinstance(p, str))
+        """The data parts joined (emphasised ones too), mentions, links and icons left out (for tests and logs)."""
+        return "".join(p if isinstance(p, str) else p.text for p in self.parts if isinstance(p, str | Strong))
+
+
+def _map_part(part: Part, fn: Callable[[str], str]) -> Part:
+    if isinstance(part, str):
+        return fn(part)
+    if isinstance(part, Strong):
+        return Strong(fn(part.text))
+    return part
 
 
 def as_text(text: Text | str) -> Text:

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from bot.domain.events import Event, EventKind
 from bot.domain.incident import Severity
-from bot.domain.text import Mention, Text
+from bot.domain.text import Icon, Mention, Strong, Text
 
 ICONS = {
-    EventKind.ACKNOWLEDGED.value: ":eyes:",
-    EventKind.SEVERITY_CHANGED.value: ":rotating_light:",
-    EventKind.STATUS_CHANGED.value: ":arrows_counterclockwise:",
-    EventKind.ROLE_ASSIGNED.value: ":bust_in_silhouette:",
-    EventKind.NOTE_ADDED.value: ":memo:",
-    EventKind.STATUS_UPDATE.value: ":loudspeaker:",
-    EventKind.MESSAGE_PINNED.value: ":pushpin:",
-    EventKind.RESOLVED.value: ":white_check_mark:",
+    EventKind.ACKNOWLEDGED.value: Icon.ACKNOWLEDGED,
+    EventKind.SEVERITY_CHANGED.value: Icon.ALERT,
+    EventKind.STATUS_CHANGED.value: Icon.STATUS,
+    EventKind.ROLE_ASSIGNED.value: Icon.PERSON,
+    EventKind.NOTE_ADDED.value: Icon.NOTE,
+    EventKind.STATUS_UPDATE.value: Icon.UPDATE,
+    EventKind.MESSAGE_PINNED.value: Icon.PIN,
+    EventKind.RESOLVED.value: Icon.DONE,
 }
 
 
@@ -62,11 +62,11 @@ def action(event: Event) -> Text:
 
 def timeline_line(event: Event) -> Text:
     """The short line a war room shows for an event."""
-    icon = ICONS.get(event.kind, ":small_blue_diamond:")
+    icon = ICONS.get(event.kind, Icon.EVENT)
     if event.kind == EventKind.NOTE_ADDED.value:
-        return Text.of(f"{icon} Note from ", actor(event), ": ", event.text)
+        return Text.of(icon, " Note from ", actor(event), ": ", event.text)
     if event.kind == EventKind.STATUS_UPDATE.value:
-        return Text.of(f"{icon} *Status update* from ", actor(event), ": ", event.text)
+        return Text.of(icon, " ", Strong("Status update"), " from ", actor(event), ": ", event.text)
     if event.kind == EventKind.MESSAGE_PINNED.value:
-        return Text.of(f"{icon} ", actor(event), " added a message to the timeline")
-    return Text.of(f"{icon} ", actor(event), " ", action(event))
+        return Text.of(icon, " ", actor(event), " added a message to the timeline")
+    return Text.of(icon, " ", actor(event), " ", action(event))

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.db.store import Store
 from bot.domain.incident import Severity
 from bot.domain.policy import DEFAULT_SLA, SlaTargets
 from bot.domain.ports import Clock
 from bot.domain.severity import SeverityRuleLike
 from bot.redact import Redactor
+from bot.services.uow import Database
 
 
 class SilenceLike(Protocol):
@@ -44,7 +44,7 @@ class AlertPolicy:
 class Deps:
     """Store, clock, the redactor and the policy knobs the incident use cases read."""
 
-    store: Store
+    store: Database
     clock: Clock
     sla: dict[Severity, SlaTargets] = field(default_factory=lambda: dict(DEFAULT_SLA))
     duplicate_window_seconds: int = 120

@@ -7,20 +7,18 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
-from bot.db.tables import SilenceRow
 from bot.domain.alert import AlertError, check_labels
 from bot.domain.times import iso
 from bot.services.alerts import SILENCES_VERSION
 from bot.services.deps import Deps
 from bot.services.errors import BadRequest, IncidentNotFound
+from bot.services.uow import SilenceRecord
 
 MAX_SILENCE = timedelta(days=30)
 ID = re.compile(r"^[0-9a-f-]{36}$")
 
 
-def silence_json(row: SilenceRow, now: datetime) -> dict[str, Any]:
+def silence_json(row: SilenceRecord, now: datetime) -> dict[str, Any]:
     """A silence as the API shows it."""
     if row.expired_at is not None or row.ends_at <= now:
         state = "expired"
@@ -66,7 +64,7 @@ async def create(
         raise BadRequest("ends_at is in the past")
     if ends_at - start > MAX_SILENCE:
         raise BadRequest("a silence may last at most 30 days")
-    row = SilenceRow(
+    row = SilenceRecord(
         id=str(uuid.uuid4()),
         matchers=dict(matchers),
         starts_at=start,
@@ -75,8 +73,8 @@ async def create(
         created_by=created_by[:100],
         created_at=now,
     )
-    async with deps.store.transaction() as tx:
-        tx.session.add(row)
+    async with deps.store.transaction() as uow:
+        await uow.silences.add(row)
     SILENCES_VERSION[0] += 1
     return silence_json(row, now)
 
@@ -84,11 +82,8 @@ async def create(
 async def list_silences(deps: Deps, *, include_expired: bool = False) -> list[dict[str, Any]]:
     """Silences, newest first."""
     now = deps.clock.now()
-    async with deps.store.read() as tx:
-        q = select(SilenceRow).order_by(SilenceRow.created_at.desc())
-        if not include_expired:
-            q = q.where(SilenceRow.expired_at.is_(None), SilenceRow.ends_at > now)
-        return [silence_json(r, now) for r in (await tx.session.execute(q)).scalars()]
+    async with deps.store.read() as uow:
+        return [silence_json(r, now) for r in await uow.silences.newest(now=now, include_expired=include_expired)]
 
 
 async def expire(deps: Deps, *, silence_id: str) -> dict[str, Any]:
@@ -96,10 +91,11 @@ async def expire(deps: Deps, *, silence_id: str) -> dict[str, Any]:
     now = deps.clock.now()
     if not ID.match(silence_id):
         raise IncidentNotFound(f"no silence {silence_id[:40]!r}")
-    async with deps.store.transaction() as tx:
-        row = await tx.session.get(SilenceRow, silence_id)
+    async with deps.store.transaction() as uow:
+        row = await uow.silences.get(silence_id)
         if row is None:
             raise IncidentNotFound(f"no silence {silence_id}")
         if row.expired_at is None:
+            await uow.silences.expire(silence_id, now)
             row.expired_at = now
         return silence_json(row, now)

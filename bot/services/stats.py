@@ -5,9 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, func, select
-
-from bot.db.tables import IncidentRow
 from bot.services.deps import Deps
 
 
@@ -41,27 +38,16 @@ class Snapshot:
 
 async def snapshot(deps: Deps) -> Snapshot:
     """Incidents by (severity, status) and deliveries by status."""
-
-    def count(conn: Connection) -> dict[tuple[str, str], int]:
-        by = (IncidentRow.severity, IncidentRow.status)
-        rows = conn.execute(select(*by, func.count()).group_by(*by))
-        return {(str(s), str(st)): int(n) for s, st, n in rows.all()}
-
-    return Snapshot(incidents=await deps.store.scan(count), deliveries=await deps.store.delivery_counts())
+    return Snapshot(incidents=await deps.store.incident_counts(), deliveries=await deps.store.delivery_counts())
 
 
 async def database_ready(deps: Deps) -> tuple[bool, str]:
     """Whether the database answers and its schema is at the newest migration."""
-    from sqlalchemy import text
-
-    from bot.db.migrate import head_revision
-
     try:
-        async with deps.store.read() as tx:
-            current = (await tx.session.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        current = await deps.store.schema_revision()
     except Exception as exc:
         return False, f"database not ready: {type(exc).__name__}"
-    head = head_revision()
+    head = deps.store.schema_head()
     if current != head:
         return False, f"database at migration {current}, code expects {head}: run `warroom migrate`"
     return True, f"database reachable, migrations at head ({head})"

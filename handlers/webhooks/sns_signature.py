@@ -50,7 +50,7 @@ class HttpCertFetcher:
 
     def __init__(
         self,
-        client: httpx.AsyncClient | None = None,
+        client: httpx.AsyncClient | Callable[[], httpx.AsyncClient] | None = None,
         *,
         timeout: float = 5.0,
         max_bytes: int = 64 * 1024,
@@ -79,7 +79,8 @@ class HttpCertFetcher:
     async def _download(self, url: str) -> bytes:
         """GET without redirects; refuse non-200 answers and bodies over the size cap."""
         if self._client is not None:
-            return await self._read(self._client, url)
+            shared = self._client() if callable(self._client) else self._client  # the container's shared client
+            return await self._read(shared, url)
         async with httpx.AsyncClient(follow_redirects=False) as client:
             return await self._read(client, url)
 

@@ -1,21 +1,51 @@
-"""Cards -> Block Kit. Keeps within Slack's limits (50 blocks, 3000-char sections, 150-char headers).
+"""Cards and messages -> Block Kit, built with slack_sdk's typed models (`slack_sdk.models.blocks`).
 
-Every piece of data goes into a mrkdwn field through `escape` and into a plain_text field through `plain_text`.
+The models check Slack's limits when serialized (`to_dict` validates); the renderers also keep within the
+limits the models do not know (2000-character section fields, 50 blocks, the lengths of ids and options),
+cutting data rather than letting Slack refuse the message. Every piece of data goes into a mrkdwn field
+through `escape` / `render` and into a plain_text field through `plain_text`.
+
+One renderer per card type, registered with `@renders(CardType)`: a new card type (hypothesis, approval,
+status, digest) is a view model in bot/domain/cards.py and one renderer here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from bot.domain.cards import ActionId, Button, TriageCard
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextObject,
+    SectionBlock,
+    StaticSelectElement,
+)
+
+from bot.domain.cards import ActionId, Button, Card, TriageCard
 from bot.domain.incident import Role, Severity
 from bot.domain.text import Mention, Text
 from integrations.slack_rooms.mrkdwn import clip, cut, escape, plain_text, render
 
+MAX_BLOCKS = 50
 SECTION_MAX = 3000
 FIELD_MAX = 2000
+FIELDS_MAX = 10
+CONTEXT_ELEMENTS_MAX = 10
+ACTIONS_MAX = 25
 HEADER_MAX = 150
+BUTTON_MAX = 75
+BLOCK_ID_MAX = 255
+FALLBACK_MAX = 3000
+EMPTY = "(empty message)"  # Slack refuses a section without text
 SEVERITY_ICON = {
     Severity.SEV0: ":red_circle:",
     Severity.SEV1: ":red_circle:",
@@ -32,6 +62,39 @@ SEVERITY_HELP = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class RenderedCard:
+    """A card as Slack takes it: the notification text (mrkdwn) and the blocks."""
+
+    text: str
+    blocks: list[Block]
+
+
+C = TypeVar("C", bound=Card)
+_RENDERERS: dict[type[Card], Callable[[Any], RenderedCard]] = {}
+
+
+def renders(card_type: type[C]) -> Callable[[Callable[[C], RenderedCard]], Callable[[C], RenderedCard]]:
+    """Register the Block Kit renderer of a card type."""
+
+    def register(fn: Callable[[C], RenderedCard]) -> Callable[[C], RenderedCard]:
+        _RENDERERS[card_type] = fn
+        return fn
+
+    return register
+
+
+def render_card(card: Card) -> RenderedCard:
+    """The Block Kit of any card; TypeError for a card type that has no Slack renderer yet."""
+    renderer = _RENDERERS.get(type(card))
+    if renderer is None:
+        raise TypeError(f"no Block Kit renderer for {type(card).__name__}")
+    return renderer(card)
+
+
+# -- pieces ------------------------------------------------------------------------------------
+
+
 def slack_date(at: datetime) -> str:
     """A Slack date token that each reader sees in their own time zone (fallback: UTC ISO)."""
     ts = int(at.timestamp())
@@ -43,13 +106,77 @@ def user(uid: str | None) -> str:
     return render(Text.of(Mention(uid))) if uid else "_unassigned_"
 
 
-def card_fallback(card: TriageCard) -> str:
-    """Notification text of the card (mrkdwn: the title is escaped)."""
-    return clip(f"{card.ref} {card.severity.value} [{card.status.value}] {escape(card.title)}", 3000)
+def mrkdwn(markup: str, limit: int = SECTION_MAX) -> MarkdownTextObject:
+    """A mrkdwn text object of already rendered markup, cut to `limit`."""
+    return MarkdownTextObject(text=clip(markup, limit))
 
 
-def triage_blocks(card: TriageCard) -> list[dict[str, Any]]:
+def plain(data: str, limit: int, *, empty: str = "…") -> PlainTextObject:
+    """A plain_text object of data (cleaned, never escaped: Slack shows plain_text as is), cut to `limit`;
+    `empty` when nothing visible is left (Slack refuses an empty text)."""
+    return PlainTextObject(text=cut(plain_text(data).strip() or empty, limit), emoji=True)
+
+
+def button(b: Button, *, confirm: ConfirmObject | None = None) -> ButtonElement:
+    """A button whose value is the object's id."""
+    return ButtonElement(
+        text=plain(b.label, BUTTON_MAX, empty=b.action.value),
+        action_id=b.action.value,
+        value=b.value,
+        style=b.style,
+        confirm=confirm,
+    )
+
+
+def button_rows(buttons: tuple[Button, ...]) -> list[ActionsBlock]:
+    """Actions blocks for buttons, in order: a new row where an action id would repeat (Slack wants the
+    action ids of one block unique) or a row is full."""
+    rows: list[list[Button]] = []
+    for b in buttons:
+        if not rows or len(rows[-1]) == ACTIONS_MAX or any(o.action is b.action for o in rows[-1]):
+            rows.append([])
+        rows[-1].append(b)
+    return [ActionsBlock(elements=[button(b) for b in row]) for row in rows]
+
+
+def block_id(marker: str) -> str:
+    """A marker as a block_id (at most 255 characters)."""
+    return marker[:BLOCK_ID_MAX]
+
+
+# -- the triage card ------------------------------------------------------------------------------
+
+
+@renders(TriageCard)
+def triage_card(card: TriageCard) -> RenderedCard:
     """The triage card: header, facts, roles, and the buttons while the incident is open."""
+    blocks: list[Block] = [
+        HeaderBlock(block_id=block_id(card.marker), text=plain(f"{card.ref} · {card.title}", HEADER_MAX)),
+        SectionBlock(block_id="card-facts", fields=[mrkdwn(f, FIELD_MAX) for f in _facts(card)[:FIELDS_MAX]]),
+    ]
+    context = [
+        f"*{role.value}*: " + ", ".join(user(u) for u in users)
+        for role, users in card.roles
+        if role is not Role.COMMANDER
+    ]
+    if card.human_control:
+        context.append(":lock: under human control: nothing runs without explicit approval")
+    if context:
+        elements = [mrkdwn(t) for t in context[:CONTEXT_ELEMENTS_MAX]]
+        blocks.append(ContextBlock(block_id="card-roles", elements=elements))
+    if card.summary:
+        blocks.append(SectionBlock(block_id="card-summary", text=mrkdwn(f"*Summary*\n{escape(card.summary)}")))
+    if card.actionable:
+        blocks.append(triage_actions(card))
+    else:
+        closed = mrkdwn(f":white_check_mark: {card.ref} is {card.status.value}.")
+        blocks.append(ContextBlock(block_id="card-closed", elements=[closed]))
+    fallback = clip(f"{card.ref} {card.severity.value} [{card.status.value}] {escape(card.title)}", FALLBACK_MAX)
+    return RenderedCard(fallback, blocks)
+
+
+def _facts(card: TriageCard) -> list[str]:
+    """The card's fields: severity and why, status, commander, times, services, blast radius, runbook."""
     sev = f"{SEVERITY_ICON[card.severity]} *{card.severity.value}*"
     if not card.severity_confirmed:
         sev += " _(unconfirmed: please confirm or change)_"
@@ -77,116 +204,39 @@ def triage_blocks(card: TriageCard) -> list[dict[str, Any]]:
         fields.append(f"*Blast radius*\n{clip(radius, 500)}")
     if card.runbook:
         fields.append(f"*Runbook*\n{clip(escape(card.runbook), 500)}")
-    blocks: list[dict[str, Any]] = [
-        {
-            "type": "header",
-            "block_id": f"card:{card.ref}",
-            "text": {
-                "type": "plain_text",
-                "text": cut(f"{card.ref} · {plain_text(card.title)}", HEADER_MAX),
-                "emoji": True,
-            },
-        },
-        {
-            "type": "section",
-            "block_id": "card-facts",
-            "fields": [{"type": "mrkdwn", "text": clip(f, FIELD_MAX)} for f in fields[:10]],
-        },
-    ]
-    others = [
-        f"*{role.value}*: " + ", ".join(user(u) for u in users)
-        for role, users in card.roles
-        if role is not Role.COMMANDER
-    ]
-    context = list(others)
-    if card.human_control:
-        context.append(":lock: under human control: nothing runs without explicit approval")
-    if context:
-        blocks.append(
-            {
-                "type": "context",
-                "block_id": "card-roles",
-                "elements": [{"type": "mrkdwn", "text": clip(t, SECTION_MAX)} for t in context[:10]],
-            }
-        )
-    if card.summary:
-        blocks.append(
-            {
-                "type": "section",
-                "block_id": "card-summary",
-                "text": {"type": "mrkdwn", "text": clip(f"*Summary*\n{escape(card.summary)}", SECTION_MAX)},
-            }
-        )
-    if card.actionable:
-        blocks.append(actions_block(card))
-    else:
-        blocks.append(
-            {
-                "type": "context",
-                "block_id": "card-closed",
-                "elements": [{"type": "mrkdwn", "text": f":white_check_mark: {card.ref} is {card.status.value}."}],
-            }
-        )
-    return blocks
+    return fields
 
 
-def actions_block(card: TriageCard) -> dict[str, Any]:
+def triage_actions(card: TriageCard) -> ActionsBlock:
     """Acknowledge, I'm commander, Change severity, Resolve."""
-    elements: list[dict[str, Any]] = []
+    elements: list[Any] = []
     if card.acknowledged_at is None:
-        elements.append(button("Acknowledge", ActionId.ACK, card.ref, style="primary"))
+        elements.append(button(Button("Acknowledge", ActionId.ACK, card.ref, style="primary")))
     if card.commander is None:
-        elements.append(button("I'm commander", ActionId.LEAD, card.ref))
+        elements.append(button(Button("I'm commander", ActionId.LEAD, card.ref)))
+    options = [Option(text=plain(SEVERITY_HELP[s], 75), value=f"{card.ref}:{s.value}") for s in card.severities]
     elements.append(
-        {
-            "type": "static_select",
-            "action_id": ActionId.SEVERITY.value,
-            "placeholder": {"type": "plain_text", "text": "Change severity"},
-            "options": [
-                {
-                    "text": {"type": "plain_text", "text": SEVERITY_HELP[s]},
-                    "value": f"{card.ref}:{s.value}",
-                }
-                for s in card.severities
-            ],
-        }
+        StaticSelectElement(
+            action_id=ActionId.SEVERITY.value, placeholder=plain("Change severity", 150), options=options
+        )
     )
-    elements.append(
-        {
-            **button("Resolve", ActionId.RESOLVE, card.ref, style="danger"),
-            "confirm": {
-                "title": {"type": "plain_text", "text": "Resolve incident?"},
-                "text": {"type": "mrkdwn", "text": f"Mark *{card.ref}* as resolved."},
-                "confirm": {"type": "plain_text", "text": "Resolve"},
-                "deny": {"type": "plain_text", "text": "Cancel"},
-            },
-        }
+    confirm = ConfirmObject(
+        title=plain("Resolve incident?", 100),
+        text=mrkdwn(f"Mark *{card.ref}* as resolved.", 300),
+        confirm=plain("Resolve", 30),
+        deny=plain("Cancel", 30),
     )
-    return {"type": "actions", "block_id": f"card-actions:{card.ref}", "elements": elements}
+    elements.append(button(Button("Resolve", ActionId.RESOLVE, card.ref, style="danger"), confirm=confirm))
+    return ActionsBlock(block_id=block_id(f"card-actions:{card.ref}"), elements=elements)
 
 
-def button(text: str, action: ActionId, value: str, *, style: str | None = None) -> dict[str, Any]:
-    """A Block Kit button whose value is the object's id."""
-    b: dict[str, Any] = {
-        "type": "button",
-        "action_id": action.value,
-        "text": {"type": "plain_text", "text": cut(plain_text(text), 75), "emoji": True},
-        "value": value,
-    }
-    if style:
-        b["style"] = style
-    return b
+# -- messages -------------------------------------------------------------------------------------
 
 
-def text_blocks(markup: str, marker: str | None, buttons: tuple[Button, ...] = ()) -> list[dict[str, Any]]:
+def text_blocks(markup: str, marker: str | None, buttons: tuple[Button, ...] = ()) -> list[Block]:
     """One mrkdwn section (`markup`: already rendered), with `marker` as its block id so the message can be
     found again; then buttons."""
-    block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": clip(markup, SECTION_MAX)}}
-    if marker:
-        block["block_id"] = clip(marker, 255)
-    blocks = [block]
-    if buttons:
-        blocks.append(
-            {"type": "actions", "elements": [button(b.label, b.action, b.value, style=b.style) for b in buttons[:25]]}
-        )
+    section = SectionBlock(block_id=block_id(marker) if marker else None, text=mrkdwn(markup or EMPTY))
+    blocks: list[Block] = [section]
+    blocks.extend(button_rows(buttons)[: MAX_BLOCKS - 1])
     return blocks

@@ -11,13 +11,31 @@ from __future__ import annotations
 
 import re
 
-from bot.domain.text import ChannelLink, Mention, Text, as_text, visible
+from bot.domain.text import ChannelLink, Icon, Mention, Strong, Text, as_text, visible
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _TOKEN = re.compile(r"<([^<>]*)>")
 _ENTITY = re.compile(r"&(amp|lt|gt);")
 _UNESCAPES = {"amp": "&", "lt": "<", "gt": ">"}
 _SPECIAL = {"here": "@here", "channel": "@channel", "everyone": "@everyone"}
+EMOJI: dict[Icon, str] = {
+    Icon.ALERT: ":rotating_light:",
+    Icon.ACKNOWLEDGED: ":eyes:",
+    Icon.STATUS: ":arrows_counterclockwise:",
+    Icon.PERSON: ":bust_in_silhouette:",
+    Icon.NOTE: ":memo:",
+    Icon.UPDATE: ":loudspeaker:",
+    Icon.PIN: ":pushpin:",
+    Icon.DONE: ":white_check_mark:",
+    Icon.ALL_CLEAR: ":large_green_circle:",
+    Icon.EVENT: ":small_blue_diamond:",
+    Icon.INFO: ":information_source:",
+    Icon.WARNING: ":warning:",
+    Icon.ERROR: ":x:",
+    Icon.LOCK: ":lock:",
+    Icon.WORKING: ":hourglass_flowing_sand:",
+    Icon.NOT_YET: ":construction:",
+}
 
 
 def escape(data: str) -> str:
@@ -31,16 +49,27 @@ def plain_text(data: str) -> str:
 
 
 def render(text: Text | str) -> str:
-    """mrkdwn of a Text: data parts escaped; only well-formed Mention and ChannelLink parts become live."""
+    """mrkdwn of a Text: data parts escaped; only well-formed Mention and ChannelLink parts become live;
+    emphasis in `*`, icons as emoji."""
     out: list[str] = []
     for part in as_text(text):
-        if isinstance(part, Mention):
+        if isinstance(part, str):
+            out.append(escape(part))
+        elif isinstance(part, Mention):
             out.append(f"<@{part.user_id}>" if part.valid else escape(part.user_id))
         elif isinstance(part, ChannelLink):
             out.append(f"<#{part.channel_id}>" if part.valid else escape(f"#{part.channel_id}"))
+        elif isinstance(part, Strong):
+            out.append(bold(part.text))
         else:
-            out.append(escape(part))
+            out.append(EMOJI[part])
     return "".join(out)
+
+
+def bold(data: str) -> str:
+    """Data in bold: escaped, a `*` in it drawn as U+2217 so it cannot end the bold early (empty data: nothing)."""
+    inner = escape(data).replace("*", "\u2217").strip()
+    return f"*{inner}*" if inner else ""
 
 
 def clip(markup: str, limit: int) -> str:

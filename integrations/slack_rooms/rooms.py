@@ -8,15 +8,16 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackObjectFormationError
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bot.domain.cards import Button, TriageCard
-from bot.domain.ports import ChannelInfo, ChatError, ChatMessage, NameTaken
+from bot.domain.cards import Button, Card
+from bot.domain.ports import ChannelInfo, ChatError, ChatMessage, ChatRefused, NameTaken
 from bot.domain.text import Text
 from integrations.slack_rooms import mrkdwn
-from integrations.slack_rooms.blocks import card_fallback, text_blocks, triage_blocks
+from integrations.slack_rooms.blocks import render_card, text_blocks
 from integrations.slack_rooms.pacing import Pacer
 
 log = logging.getLogger("warroom.slack")
@@ -40,6 +41,20 @@ TOPIC_MAX = 250
 CLOCK_SKEW_SECONDS = 300.0
 HISTORY_PAGE = 200
 MAX_HISTORY_PAGES = 50
+# Errors a retry cannot fix: the outbox dead-letters the delivery at once (ChatRefused).
+PERMANENT_ERRORS = frozenset(
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "invalid_arguments",
+        "missing_scope",
+        "token_revoked",
+    }
+)
 
 
 def to_chat_error(exc: Exception) -> ChatError:
@@ -53,7 +68,7 @@ def to_chat_error(exc: Exception) -> ChatError:
         if status >= 500:
             return ChatError(f"slack server error {status}", code="server_error")
         code = str(resp.get("error") or "unknown_error")
-        cls = NameTaken if code == "name_taken" else ChatError
+        cls = NameTaken if code == "name_taken" else ChatRefused if code in PERMANENT_ERRORS else ChatError
         return cls(f"slack error: {code}", code=code)
     if isinstance(exc, TimeoutError):
         return ChatError("slack timeout", code="timeout")
@@ -168,28 +183,30 @@ class SlackChatRoom:
                 if exc.code not in IGNORED_INVITE_ERRORS:
                     log.warning("could not invite %s to %s: %s", uid, channel_id, exc.code)
 
-    async def post_card(self, channel_id: str, card: TriageCard) -> str:
-        """chat.postMessage with the card's blocks."""
+    async def post_card(self, channel_id: str, card: Card) -> str:
+        """chat.postMessage with the card's Block Kit (any card type with a renderer in blocks.py)."""
+        rendered = render_card(card)
         resp = await self._call(
             "chat.postMessage",
             self.client.chat_postMessage,
             channel_id,
             channel=channel_id,
-            text=card_fallback(card),
-            blocks=triage_blocks(card),
+            text=rendered.text,
+            blocks=validated(rendered.blocks),
             unfurl_links=False,
         )
         return str(resp["ts"])
 
-    async def update_card(self, channel_id: str, ts: str, card: TriageCard) -> None:
+    async def update_card(self, channel_id: str, ts: str, card: Card) -> None:
         """chat.update the card in place."""
+        rendered = render_card(card)
         await self._call(
             "chat.update",
             self.client.chat_update,
             channel=channel_id,
             ts=ts,
-            text=card_fallback(card),
-            blocks=triage_blocks(card),
+            text=rendered.text,
+            blocks=validated(rendered.blocks),
         )
 
     async def post_text(
@@ -203,7 +220,7 @@ class SlackChatRoom:
             channel_id,
             channel=channel_id,
             text=mrkdwn.clip(markup, 3000),
-            blocks=text_blocks(markup, marker, buttons),
+            blocks=validated(text_blocks(markup, marker, buttons)),
             unfurl_links=False,
         )
         return str(resp["ts"])
@@ -272,6 +289,14 @@ class SlackChatRoom:
         except ChatError as exc:
             if exc.code != "message_not_found":
                 raise
+
+
+def validated(blocks: list[Block]) -> list[dict[str, Any]]:
+    """Blocks as JSON, each checked by its slack_sdk model; a block Slack would refuse is refused here, for good."""
+    try:
+        return [b.to_dict() for b in blocks]
+    except SlackObjectFormationError as exc:
+        raise ChatRefused(f"invalid blocks: {exc}", code="invalid_blocks") from None
 
 
 def _message(m: dict[str, Any]) -> ChatMessage:

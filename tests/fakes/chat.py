@@ -6,21 +6,26 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.domain.cards import Button, TriageCard
+from bot.domain.cards import Button, Card
 from bot.domain.ports import ChannelInfo, ChatError, ChatMessage, NameTaken
-from bot.domain.text import ChannelLink, Mention, Text, as_text
+from bot.domain.text import ChannelLink, Icon, Mention, Strong, Text, as_text
 
 BOT = "U0BOT"
 
 
 def readable(text: Text | str) -> str:
-    """A test's view of a Text: data as is, mentions as <@U...>, links as <#C...> (not escaped: never sent)."""
+    """A test's view of a Text: data as is, mentions as <@U...>, links as <#C...>, emphasis as its text, icons
+    as [name] (not escaped: never sent)."""
     out = []
     for p in as_text(text):
         if isinstance(p, Mention):
             out.append(f"<@{p.user_id}>")
         elif isinstance(p, ChannelLink):
             out.append(f"<#{p.channel_id}>")
+        elif isinstance(p, Strong):
+            out.append(p.text)
+        elif isinstance(p, Icon):
+            out.append(f"[{p.value}]")
         else:
             out.append(p)
     return "".join(out)
@@ -31,7 +36,7 @@ class FakeMessage:
     ts: str
     user: str
     text: str
-    card: TriageCard | None = None
+    card: Card | None = None
     marker: str | None = None
     edits: int = 0
     buttons: tuple[Button, ...] = ()
@@ -110,16 +115,16 @@ class FakeChatRoom:
         self._call("invite")
         self.channels[channel_id].members.update(user_ids)
 
-    def _post(self, channel_id: str, text: str, card: TriageCard | None, marker: str | None) -> str:
+    def _post(self, channel_id: str, text: str, card: Card | None, marker: str | None) -> str:
         ts = f"1763900000.{next(self._ts):06d}"
         self.channels[channel_id].messages.append(FakeMessage(ts, BOT, text, card, marker))
         return ts
 
-    async def post_card(self, channel_id: str, card: TriageCard) -> str:
+    async def post_card(self, channel_id: str, card: Card) -> str:
         self._call("post_card")
-        return self._post(channel_id, card.title, card, f"card:{card.ref}")
+        return self._post(channel_id, str(getattr(card, "title", "")), card, card.marker)
 
-    async def update_card(self, channel_id: str, ts: str, card: TriageCard) -> None:
+    async def update_card(self, channel_id: str, ts: str, card: Card) -> None:
         self._call("update_card")
         for m in self.channels[channel_id].messages:
             if m.ts == ts:

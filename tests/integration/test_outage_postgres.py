@@ -18,6 +18,7 @@ from bot.outbox import OutboxWorker, RetryPolicy
 from bot.scheduler import Scheduler
 from bot.services import incidents
 from bot.services.deps import Deps
+from tests.builders import ALL_KINDS
 from tests.e2e.harness import eventually
 from tests.servers.postgres import db_name
 
@@ -35,8 +36,7 @@ class GatedReactor:
         self.entered = 0
         self.handled: Counter[int] = Counter()
 
-    def wants(self, kind: str) -> bool:
-        return True
+    kinds = ALL_KINDS
 
     async def handle(self, event: Event, *, attempt: int) -> None:
         self.entered += 1
@@ -50,10 +50,9 @@ async def test_timers_and_deliveries_complete_after_a_database_outage(pg_url, po
     clock = ManualClock()
     deps = Deps(store=store, clock=clock)
     reactor = GatedReactor()
-    store.subscribe(reactor.name, reactor.wants)
+    store.reactors.add(reactor)
     backoff = {"base": 0.05, "cap": 0.5}
-    outbox = OutboxWorker(
-        store, [reactor], clock=clock, policy=RetryPolicy(base_delay=0.05, jitter=0), poll_interval=0.05,
+    outbox = OutboxWorker(store, clock=clock, policy=RetryPolicy(base_delay=0.05, jitter=0), poll_interval=0.05,
         backoff=Backoff(**backoff),
     )  # fmt: skip
     store.on_commit(outbox.wake)

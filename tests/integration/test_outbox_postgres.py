@@ -15,6 +15,7 @@ from bot.domain.incident import Severity
 from bot.outbox import OutboxWorker, RetryPolicy
 from bot.services import incidents
 from bot.services.deps import Deps
+from tests.builders import ALL_KINDS
 
 pytestmark = pytest.mark.postgres
 
@@ -27,8 +28,7 @@ class SlowRecorder:
         self.by_worker: Counter[str] = Counter()
         self.order: dict[str, list[int]] = {}
 
-    def wants(self, kind: str) -> bool:
-        return True
+    kinds = ALL_KINDS
 
     async def handle(self, event: Event, *, attempt: int) -> None:
         await asyncio.sleep(0)  # let the other worker run between claim and completion
@@ -49,7 +49,7 @@ async def test_two_workers_never_deliver_one_row_twice(pg_deps):
     clock = ManualClock()
     rec = SlowRecorder()
     for s in pg_deps:
-        s.subscribe(rec.name, rec.wants)
+        s.reactors.add(rec)
     deps = Deps(store=pg_deps[0], clock=clock)
     refs = []
     for i in range(30):
@@ -59,7 +59,7 @@ async def test_two_workers_never_deliver_one_row_twice(pg_deps):
         for j in range(3):
             await incidents.add_note(deps, ref=ref, actor="U1", text=f"note {j}")
     workers = [
-        OutboxWorker(s, [rec], clock=clock, policy=RetryPolicy(jitter=0), batch=7, worker_id=f"w{n}")
+        OutboxWorker(s, clock=clock, policy=RetryPolicy(jitter=0), batch=7, worker_id=f"w{n}")
         for n, s in enumerate(pg_deps)
     ]
     await asyncio.gather(*(w.drain() for w in workers))
@@ -124,7 +124,7 @@ async def test_survivor_releases_a_dead_process_s_claims_on_postgres(pg_deps):
     clock = ManualClock()
     rec = SlowRecorder()
     for s in pg_deps:
-        s.subscribe(rec.name, rec.wants)
+        s.reactors.add(rec)
     deps = Deps(store=pg_deps[0], clock=clock)
     for i in range(5):
         await incidents.declare(deps, title=f"incident {i}", severity=Severity.SEV3, actor="U1")
@@ -138,6 +138,6 @@ async def test_survivor_releases_a_dead_process_s_claims_on_postgres(pg_deps):
     clock.advance(seconds=6)  # p0 stopped beating 6 s ago
     released = await beats[1].beat_once()
     assert released.processes == ["p0"] and released.deliveries == 5
-    survivor = OutboxWorker(pg_deps[1], [rec], clock=clock, worker_id="p1")
+    survivor = OutboxWorker(pg_deps[1], clock=clock, worker_id="p1")
     assert await survivor.drain() == 5
     assert await pg_deps[1].delivery_counts() == {"done": 5}

@@ -7,9 +7,11 @@ import pytest
 from bot.clock import ManualClock
 from bot.domain.cards import topic_line, triage_card
 from bot.domain.incident import Incident, Role, Severity, Status
-from bot.domain.ports import ChatError, NameTaken
+from bot.domain.ports import ChatError, ChatRefused, NameTaken
 from bot.domain.text import Mention, Text
+from bot.plugins import GiveUp, RetryLater
 from bot.redact import Redactor
+from bot.services.reactors.posting import chat_failure
 from integrations.local_workspace import BOT_USER_ID
 from integrations.slack_rooms import SlackChatRoom, make_client, mrkdwn
 from integrations.slack_rooms.pacing import Pacer, TokenBucket
@@ -85,6 +87,30 @@ async def test_errors_are_mapped(room, slack_workspace):
     with pytest.raises(ChatError) as err:
         await room.post_text(info.id, "x")
     assert err.value.code == "channel_not_found" and not err.value.retryable
+
+
+@pytest.mark.parametrize("code", ["invalid_auth", "missing_scope", "invalid_blocks", "msg_too_long"])
+async def test_the_adapter_says_which_errors_are_permanent_and_the_reactor_gives_up_on_them(
+    room, slack_workspace, code
+):
+    info = await room.create_channel(f"inc-{code.replace('_', '-')}")
+    slack_workspace.inject_fault("chat.postMessage", error=code, count=1)
+    with pytest.raises(ChatRefused) as err:
+        await room.post_text(info.id, "x")
+    assert err.value.code == code
+    assert isinstance(chat_failure(err.value), GiveUp), "dead-lettered at once, not retried for hours"
+    slack_workspace.inject_fault("chat.postMessage", error="channel_not_found", count=1)
+    with pytest.raises(ChatError) as other:
+        await room.post_text(info.id, "x")
+    assert not isinstance(other.value, ChatRefused) and isinstance(chat_failure(other.value), RetryLater)
+
+
+async def test_a_card_slack_would_refuse_is_refused_before_it_is_sent(room, slack_workspace):
+    info = await room.create_channel("inc-bad-card")
+    with pytest.raises(ChatRefused) as err:
+        await room.post_card(info.id, triage_card(incident(ref="INC-" + "9" * 300)))  # option values over 150
+    assert err.value.code == "invalid_blocks"
+    assert slack_workspace.messages(info.id) == []
 
 
 async def test_429_is_waited_out_then_surfaces_with_retry_after(room, slack_workspace):

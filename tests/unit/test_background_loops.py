@@ -74,9 +74,9 @@ async def test_timer_loop_survives_errors_in_claim_and_in_next_due(env, caplog):
 async def test_outbox_loop_survives_errors_and_records_a_done_delivery_once(env, caplog):
     deps, flaky = env
     rec = Recorder()
-    deps.store.subscribe(rec.name, rec.wants)
+    deps.store.reactors.add(rec)
     sleep = FakeSleep()
-    worker = OutboxWorker(flaky, [rec], clock=deps.clock, policy=RetryPolicy(jitter=0), sleep=sleep)
+    worker = OutboxWorker(flaky, clock=deps.clock, policy=RetryPolicy(jitter=0), sleep=sleep)
     await incidents.declare(deps, title="x", severity=Severity.SEV2, actor="U1")
     flaky.fail("claim_deliveries", 2)
     flaky.fail("complete_delivery", 2)  # the side effect happened; its record must not be lost

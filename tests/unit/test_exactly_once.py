@@ -12,7 +12,8 @@ from bot.domain.incident import Severity
 from bot.domain.ports import ChatError
 from bot.outbox import RetryLater
 from bot.services import incidents
-from bot.services.reactors import WarRoomReactor
+from bot.services.reactors import Announcer, WarRoomReactor
+from bot.services.reactors.posting import post_once
 from tests.builders import deps_for, sqlite_store
 from tests.fakes.chat import FakeChatRoom
 
@@ -38,6 +39,10 @@ class Paused(FakeChatRoom):
     async def post_card(self, channel_id: str, card: TriageCard) -> str:
         await self._gate("post_card")
         return await super().post_card(channel_id, card)
+
+    async def pin(self, channel_id: str, ts: str) -> None:
+        await self._gate("pin")
+        await super().pin(channel_id, ts)
 
 
 @pytest.fixture
@@ -78,14 +83,19 @@ async def test_a_first_attempt_does_not_repeat_what_a_takeover_did_meanwhile(env
     room, posted = cards(chat)
     assert len(posted) == 1, "one triage card"
     assert room.pins == {posted[0].ts}, "one pin, on that card"
-    assert len(announcements(chat, ref)) == 1, "one announcement"
     assert (await incidents.get(deps, ref=ref)).card_ts == posted[0].ts
+    opened = [e for e in (await incidents.timeline(deps, ref=ref))[1] if e.kind == "room.opened"]
+    assert len(opened) == 1, "the room is opened once"
+    await asyncio.gather(*(Announcer(deps, chat).handle(opened[0], attempt=n) for n in (1, 2)))
+    assert len(announcements(chat, ref)) == 1, "one announcement"
 
 
 async def test_a_retry_finds_a_post_whose_ts_was_lost_behind_more_than_100_messages(env):
     deps, chat = env
     ref, event = await declared_event(deps)
-    reactor = WarRoomReactor(deps, chat)
+    await WarRoomReactor(deps, chat).handle(event, attempt=1)
+    opened = (await incidents.timeline(deps, ref=ref))[1][-1]
+    reactor = Announcer(deps, chat)
     announced = chat.post_text
 
     async def post_then_crash(channel_id, text, *, marker=None, buttons=()):
@@ -96,12 +106,12 @@ async def test_a_retry_finds_a_post_whose_ts_was_lost_behind_more_than_100_messa
 
     chat.post_text = post_then_crash
     with pytest.raises(RetryLater):
-        await reactor.handle(event, attempt=1)
+        await reactor.handle(opened, attempt=1)
     chat.post_text = announced
     channel = chat.by_name("incidents")
     for i in range(150):  # a storm: more than 100 announcements arrive before the retry
         await chat.post_text(channel.id, f"other incident {i}", marker=f"announce:other-{i}")
-    await reactor.handle(event, attempt=2)
+    await reactor.handle(opened, attempt=2)
     assert len(announcements(chat, ref)) == 1
     assert chat.searches[-1][1:] == (f"announce:{ref}", event.at), "searched back to the event, not the last 100"
 
@@ -122,6 +132,7 @@ async def test_two_attempts_that_both_posted_leave_one_copy(env):
     deps, chat = env
     ref, event = await declared_event(deps)
     await WarRoomReactor(deps, chat).handle(event, attempt=1)
+    await chat.ensure_channel("incidents")
     room = chat.by_name("incidents")
     other = await chat.post_text(room.id, "resolved", marker="announce:99")  # another attempt's copy
 
@@ -131,9 +142,7 @@ async def test_two_attempts_that_both_posted_leave_one_copy(env):
             await tx.record_chat_post("announce:99", channel_id=room.id, ts=other, at=event.at)
         return ours
 
-    kept = await WarRoomReactor(deps, chat)._post_once(
-        "announce:99", room.id, post_while_the_other_records, since=event.at, attempt=1
-    )
+    kept = await post_once(deps, chat, "announce:99", room.id, post_while_the_other_records, since=event.at, attempt=1)
     assert kept == other
     assert [m.ts for m in room.messages if m.marker == "announce:99"] == [other], "our later copy was deleted"
 
@@ -160,4 +169,5 @@ async def test_a_takeover_pins_the_card_a_dead_process_posted_but_never_pinned(e
     room, posted = cards(chat)
     assert len(posted) == 1, "the card is not posted again"
     assert room.pins == {posted[0].ts}, "and it is pinned"
-    assert len(announcements(chat, ref)) == 1
+    opened = [e for e in (await incidents.timeline(deps, ref=ref))[1] if e.kind == "room.opened"]
+    assert len(opened) == 1, "the room is opened once (its announcement follows from that)"

@@ -18,7 +18,7 @@ from bot.heartbeat import Heartbeat
 from bot.outbox import OutboxWorker, RetryPolicy
 from bot.scheduler import Scheduler
 from bot.services import incidents
-from tests.builders import deps_for, sqlite_store
+from tests.builders import ALL_KINDS, deps_for, sqlite_store
 from tests.e2e.harness import eventually
 
 LEASE = timedelta(seconds=60)
@@ -34,8 +34,7 @@ class Gated:
         self.entered: Counter[int] = Counter()
         self.done: Counter[int] = Counter()
 
-    def wants(self, kind: str) -> bool:
-        return True
+    kinds = ALL_KINDS
 
     async def handle(self, event: Event, *, attempt: int) -> None:
         self.entered[event.id] += 1
@@ -48,15 +47,14 @@ async def env(tmp_path):
     store = await sqlite_store(tmp_path)
     deps = deps_for(store)
     reactor = Gated()
-    store.subscribe(reactor.name, reactor.wants)
+    store.reactors.add(reactor)
     yield deps, reactor
     await store.dispose()
 
 
 def process(deps, reactor, name: str, *, instance: str | None = None, lease: timedelta = LEASE, capacity: int = 16):
     """One process's workers and heartbeat (1 s beats, dead after 5 missed)."""
-    outbox = OutboxWorker(
-        deps.store, [reactor], clock=deps.clock, lease=lease, worker_id=name, batch=capacity, poll_interval=0.01,
+    outbox = OutboxWorker(deps.store, clock=deps.clock, lease=lease, worker_id=name, batch=capacity, poll_interval=0.01,
         policy=RetryPolicy(jitter=0),
     )  # fmt: skip
     timers = Scheduler(deps.store, clock=deps.clock, lease=lease, worker_id=name, poll_interval=0.01)

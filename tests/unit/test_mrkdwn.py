@@ -14,7 +14,7 @@ from bot.domain.cards import triage_card
 from bot.domain.incident import Incident, Role, Severity, Status
 from bot.domain.text import ChannelLink, Mention, Text, visible
 from integrations.slack_rooms import mrkdwn
-from integrations.slack_rooms.blocks import card_fallback, triage_blocks
+from integrations.slack_rooms.blocks import render_card
 
 ATTACK = "<!channel> <!here> <https://evil.example|login> <@U0VICTIM> <#C0OTHER> <!subteam^S1|@oncall> a&b"
 TOKEN = re.compile(r"<[^>]*>")
@@ -136,7 +136,9 @@ def mrkdwn_texts(blocks):
 
 def test_card_escapes_every_mrkdwn_field_and_cleans_plain_text():
     card = malicious_card()
-    texts = mrkdwn_texts(triage_blocks(card))
+    rendered = render_card(card)
+    blocks = [b.to_dict() for b in rendered.blocks]
+    texts = mrkdwn_texts(blocks)
     live = [t for t in texts["mrkdwn"] for t in TOKEN.findall(t)]
     assert {t for t in live if not t.startswith("<!date^")} == {"<@U0BOB>"}, live
     everything = json.dumps(texts["mrkdwn"])
@@ -144,6 +146,6 @@ def test_card_escapes_every_mrkdwn_field_and_cleans_plain_text():
         assert data in everything
     header = texts["plain_text"][0]  # plain_text is not parsed: the title is shown as written, minus the spoofing
     assert header == f"INC-20261123-001 · {ATTACK} gnp.exe"
-    assert "\u202e" not in json.dumps(triage_blocks(card), ensure_ascii=False)
-    fallback = card_fallback(card)
+    assert "\u202e" not in json.dumps(blocks, ensure_ascii=False)
+    fallback = rendered.text
     assert "<" not in fallback and "&lt;!channel&gt;" in fallback and "\u202e" not in fallback

@@ -12,7 +12,7 @@ from bot.domain.events import Event
 from bot.domain.incident import Severity
 from bot.outbox import GiveUp, OutboxWorker, RetryLater, RetryPolicy
 from bot.services import incidents
-from tests.builders import deps_for, sqlite_store
+from tests.builders import ALL_KINDS, deps_for, sqlite_store
 
 
 class Recorder:
@@ -20,12 +20,9 @@ class Recorder:
 
     def __init__(self, name: str = "rec", kinds: set[str] | None = None) -> None:
         self.name = name
-        self.kinds = kinds
+        self.kinds = ALL_KINDS if kinds is None else frozenset(kinds)
         self.seen: list[tuple[int, int]] = []
         self.fail_with: list[Exception] = []
-
-    def wants(self, kind: str) -> bool:
-        return self.kinds is None or kind in self.kinds
 
     async def handle(self, event: Event, *, attempt: int) -> None:
         if self.fail_with:
@@ -39,11 +36,9 @@ async def env(tmp_path):
     deps = deps_for(store)
     rec = Recorder()
     notes = Recorder("notes-only", {"incident.note_added"})
-    store.subscribe(rec.name, rec.wants)
-    store.subscribe(notes.name, notes.wants)
-    worker = OutboxWorker(
-        store, [rec, notes], clock=deps.clock, policy=RetryPolicy(max_attempts=3, base_delay=2, jitter=0)
-    )
+    store.reactors.add(rec)
+    store.reactors.add(notes)
+    worker = OutboxWorker(store, clock=deps.clock, policy=RetryPolicy(max_attempts=3, base_delay=2, jitter=0))
     yield deps, worker, rec, notes
     await store.dispose()
 

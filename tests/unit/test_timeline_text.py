@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.domain.events import Event, EventKind
-from bot.domain.text import Mention, Text
+from bot.domain.text import Icon, Mention, Text
 from bot.domain.timeline import action, timeline_line
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -31,8 +31,8 @@ def event(kind: EventKind, text: str, actor: str = "U0ALICE", **payload) -> Even
     ("ev", "expected"),
     [
         (
-            event(EventKind.ROLE_ASSIGNED, "made <@U0BOB> scribe", role="scribe", user="U0BOB"),
-            Text.of(":bust_in_silhouette: ", Mention("U0ALICE"), " ", "made ", Mention("U0BOB"), " scribe"),
+            event(EventKind.ROLE_ASSIGNED, "made U0BOB scribe", role="scribe", user="U0BOB"),
+            Text.of(Icon.PERSON, " ", Mention("U0ALICE"), " ", "made ", Mention("U0BOB"), " scribe"),
         ),
         (
             event(
@@ -42,7 +42,7 @@ def event(kind: EventKind, text: str, actor: str = "U0ALICE", **payload) -> Even
                 new="SEV1",
                 reason="<!channel>",
             ),
-            Text.of(":rotating_light: ", Mention("U0ALICE"), " ", "raised severity SEV3 → SEV1: ", "<!channel>"),
+            Text.of(Icon.ALERT, " ", Mention("U0ALICE"), " ", "raised severity SEV3 → SEV1: ", "<!channel>"),
         ),
         (
             event(
@@ -53,15 +53,15 @@ def event(kind: EventKind, text: str, actor: str = "U0ALICE", **payload) -> Even
                 new="SEV2",
                 reason="",
             ),
-            Text.of(":rotating_light: ", "alertmanager", " ", "raised severity SEV3 → SEV2"),
+            Text.of(Icon.ALERT, " ", "alertmanager", " ", "raised severity SEV3 → SEV2"),
         ),
         (
             event(EventKind.NOTE_ADDED, "<!here> <@U0VICTIM> look"),
-            Text.of(":memo: Note from ", Mention("U0ALICE"), ": ", "<!here> <@U0VICTIM> look"),
+            Text.of(Icon.NOTE, " Note from ", Mention("U0ALICE"), ": ", "<!here> <@U0VICTIM> look"),
         ),
         (
             event(EventKind.RESOLVED, "resolved the incident: <!channel>", summary="<!channel>"),
-            Text.of(":white_check_mark: ", Mention("U0ALICE"), " ", "resolved the incident: ", "<!channel>"),
+            Text.of(Icon.DONE, " ", Mention("U0ALICE"), " ", "resolved the incident: ", "<!channel>"),
         ),
         (
             event(
@@ -71,7 +71,7 @@ def event(kind: EventKind, text: str, actor: str = "U0ALICE", **payload) -> Even
                 new="mitigated",
                 note="<!here>",
             ),
-            Text.of(":arrows_counterclockwise: ", Mention("U0ALICE"), " ", "status declared → mitigated: ", "<!here>"),
+            Text.of(Icon.STATUS, " ", Mention("U0ALICE"), " ", "status declared → mitigated: ", "<!here>"),
         ),
     ],
 )

@@ -13,9 +13,8 @@ from bot.domain.text import ChannelLink, Mention
 from bot.outbox import OutboxWorker, RetryPolicy
 from bot.redact import Redactor
 from bot.services import alerts, incidents
-from bot.services.reactors import WarRoomReactor
 from tests.alert_builders import alert
-from tests.builders import deps_for, sqlite_store
+from tests.builders import chat_reactors, deps_for, sqlite_store
 from tests.fakes.chat import FakeChatRoom
 
 
@@ -24,9 +23,8 @@ async def env(tmp_path):
     store = await sqlite_store(tmp_path)
     deps = deps_for(store)
     chat = FakeChatRoom()
-    reactor = WarRoomReactor(deps, chat, oncall=["U0ONCALL"])
-    store.subscribe(reactor.name, reactor.wants)
-    worker = OutboxWorker(store, [reactor], clock=deps.clock, policy=RetryPolicy(base_delay=1, jitter=0))
+    chat_reactors(deps, chat, oncall=["U0ONCALL"])
+    worker = OutboxWorker(store, clock=deps.clock, policy=RetryPolicy(base_delay=1, jitter=0))
     yield deps, chat, worker
     await store.dispose()
 
@@ -194,9 +192,8 @@ async def test_a_card_posted_while_alerts_join_is_brought_up_to_date(tmp_path):
     store = await sqlite_store(tmp_path)
     deps = deps_for(store)
     chat = _AlertsArriveWhileTheCardIsPosted()
-    reactor = WarRoomReactor(deps, chat)
-    store.subscribe(reactor.name, reactor.wants)
-    worker = OutboxWorker(store, [reactor], clock=deps.clock, policy=RetryPolicy(base_delay=1, jitter=0))
+    reactor = chat_reactors(deps, chat)
+    worker = OutboxWorker(store, clock=deps.clock, policy=RetryPolicy(base_delay=1, jitter=0))
     try:
         declared = await alerts.ingest(deps, [alert(pod="a")], source="alertmanager")
         inc = await incidents.get(deps, ref=declared.declared[0])
@@ -264,9 +261,8 @@ async def test_configured_secrets_never_name_a_room(tmp_path):
     deps = deps_for(store)
     deps.redact = Redactor(["s3cr3t-config-value", "db-down-now"])
     chat = FakeChatRoom()
-    reactor = WarRoomReactor(deps, chat)
-    store.subscribe(reactor.name, reactor.wants)
-    worker = OutboxWorker(store, [reactor], clock=deps.clock, policy=RetryPolicy(base_delay=1, jitter=0))
+    chat_reactors(deps, chat)
+    worker = OutboxWorker(store, clock=deps.clock, policy=RetryPolicy(base_delay=1, jitter=0))
     try:
         await incidents.declare(deps, title="leaked s3cr3t-config-value", severity=Severity.SEV2, actor="U1")
         await incidents.declare(deps, title="DB down now", severity=Severity.SEV2, actor="U1")  # its slug spells one

@@ -1,75 +1,40 @@
-"""Reactors: turn event-log entries into side effects. The war-room reactor runs the Slack room."""
+"""The war-room reactor: opens the incident's room on declare and keeps its card, topic and timeline current."""
 
 from __future__ import annotations
 
-import logging
+import functools
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-
-from sqlalchemy.exc import IntegrityError
 
 from bot.domain.cards import CARD_CHANGING_TOPIC, ActionId, Button, topic_line, triage_card
 from bot.domain.events import CARD_CHANGING, Event, EventKind
 from bot.domain.incident import Incident, channel_name
 from bot.domain.ports import ChatError, ChatRoom, NameTaken
-from bot.domain.text import USER_ID, ChannelLink, Text, visible
-from bot.domain.timeline import action, actor, timeline_line
-from bot.outbox import GiveUp, RetryLater
+from bot.domain.text import USER_ID, Icon, Strong, Text, visible
+from bot.domain.timeline import timeline_line
+from bot.plugins import GiveUp, RetryLater
 from bot.services.deps import Deps
+from bot.services.reactors.posting import chat_failure, post_once
+from bot.services.uow import Conflict
 
-log = logging.getLogger("warroom.reactors")
-
-PERMANENT_CHAT_ERRORS = frozenset(
-    {
-        "invalid_blocks",
-        "msg_too_long",
-        "invalid_auth",
-        "not_authed",
-        "account_inactive",
-        "invalid_arguments",
-        "missing_scope",
-        "token_revoked",
-    }
-)
 MAX_NAME_TRIES = 20
-SKIPPED = frozenset({EventKind.ROOM_OPENED.value, EventKind.ALERTS_UPDATED.value, EventKind.ALERTS_RESOLVED.value})
-
-
-def card_marker(ref: str) -> str:
-    """Block id that identifies an incident's triage card in channel history."""
-    return f"card:{ref}"
-
-
-def chat_failure(exc: ChatError) -> Exception:
-    """Map a chat error to the outbox's retry vocabulary."""
-    if exc.code in PERMANENT_CHAT_ERRORS:
-        return GiveUp(f"slack refused: {exc.code}")
-    return RetryLater(f"slack: {exc.code}", after=exc.retry_after)
+# Bookkeeping the room does not show as lines: its own opening, and alert counts (those reach the card
+# through the coalesced card refreshes).
+SKIPPED = frozenset({EventKind.ROOM_OPENED, EventKind.ALERTS_UPDATED, EventKind.ALERTS_RESOLVED})
+CARD_CHANGING_KINDS = frozenset(k.value for k in CARD_CHANGING)
 
 
 class WarRoomReactor:
     """Opens the war room on declare and keeps its card, topic and timeline current."""
 
-    name = "slack-warroom"
+    name = "slack-warroom"  # stored on delivery rows: kept from before the reactors were plugins
+    kinds = frozenset(k.value for k in EventKind if k not in SKIPPED)
 
-    def __init__(
-        self,
-        deps: Deps,
-        chat: ChatRoom,
-        *,
-        announcements: str = "incidents",
-        prefix: str = "inc",
-        oncall: list[str] | None = None,
-    ) -> None:
+    def __init__(self, deps: Deps, chat: ChatRoom, *, prefix: str = "inc", oncall: list[str] | None = None) -> None:
         self.deps = deps
         self.chat = chat
-        self.announcements = announcements
         self.prefix = prefix
         self.oncall = list(oncall or [])
-
-    def wants(self, kind: str) -> bool:
-        """Every incident event except bookkeeping; alert counts reach the card through coalesced refreshes."""
-        return kind not in SKIPPED
 
     async def handle(self, event: Event, *, attempt: int) -> None:
         """Apply one event to the room."""
@@ -84,7 +49,7 @@ class WarRoomReactor:
                 user = str(event.payload.get("user") or "")
                 if USER_ID.match(user):
                     await self.chat.invite(incident.channel_id, [user])  # role holders belong in the room
-            if event.kind in {k.value for k in CARD_CHANGING}:
+            if event.kind in CARD_CHANGING_KINDS:
                 await self._refresh_card(incident)
                 if event.kind in CARD_CHANGING_TOPIC:
                     await self.chat.set_topic(incident.channel_id, topic_line(incident))
@@ -92,22 +57,15 @@ class WarRoomReactor:
                 await self._offer_resolve(incident, event, attempt)
                 return
             await self._post_line(incident, event, attempt)
-            if event.kind in {EventKind.SEVERITY_CHANGED.value, EventKind.RESOLVED.value}:
-                await self._announce(
-                    Text.of(f"*{incident.ref}* ", action(event), " (", actor(event), ")"),
-                    f"announce:{event.id}",
-                    since=event.at,
-                    attempt=attempt,
-                )
         except ChatError as exc:
             raise chat_failure(exc) from exc
 
     async def _incident(self, event: Event) -> Incident:
-        async with self.deps.store.read() as tx:
-            row = await tx.incident_row_by_id(event.incident_id or 0)
-            if row is None:
+        async with self.deps.store.read() as uow:
+            incident = await uow.incidents.get_by_id(event.incident_id or 0)
+            if incident is None:
                 raise GiveUp(f"event {event.id} has no incident")
-            return await tx.incident(row)
+            return incident
 
     # -- declare ---------------------------------------------------------------------------
 
@@ -127,27 +85,21 @@ class WarRoomReactor:
         await self.chat.pin(room, card_ts)
         if posted:
             incident = await self._catch_up_card(incident)
-        text = Text.of(
-            f":rotating_light: *{incident.ref}* {incident.severity.value} declared: ",
-            incident.title,
-            " — join ",
-            ChannelLink(room),
-        )
-        await self._announce(text, f"announce:{incident.ref}", since=incident.declared_at, attempt=attempt)
         await self._record_opened(incident)
 
     async def _post_card(self, incident: Incident, attempt: int) -> str:
         """Post the triage card once (whoever posts it first) and save its ts on the incident."""
         channel_id = incident.channel_id
         assert channel_id is not None
+        card = triage_card(incident, self.deps.sla)
         ts = await self._post_once(
-            card_marker(incident.ref),
+            card.marker,
             channel_id,
-            lambda: self.chat.post_card(channel_id, triage_card(incident, self.deps.sla)),
+            lambda: self.chat.post_card(channel_id, card),
             since=incident.declared_at,
             attempt=attempt,
         )
-        await self._save(incident.ref, card_ts=ts)
+        await self._save(incident.ref, lambda i: i.card_posted(ts))
         return ts
 
     async def _catch_up_card(self, posted: Incident) -> Incident:
@@ -158,11 +110,10 @@ class WarRoomReactor:
         come: without this look the first card of a storm could stay behind. A refresh due later sees the
         card (its ts is saved above) and needs no help.
         """
-        async with self.deps.store.read() as tx:
-            row = await tx.incident_row_by_id(posted.id)
-            if row is None:
-                return posted
-            current = await tx.incident(row)
+        async with self.deps.store.read() as uow:
+            current = await uow.incidents.get_by_id(posted.id)
+        if current is None:
+            return posted
         assert posted.channel_id is not None and posted.card_ts is not None
         if triage_card(current, self.deps.sla) != triage_card(posted, self.deps.sla):
             await self.chat.update_card(posted.channel_id, posted.card_ts, triage_card(current, self.deps.sla))
@@ -188,10 +139,11 @@ class WarRoomReactor:
                 else:
                     suffix += 1
                     name = None
-                    await self._save(incident.ref, channel_name=None)
+                    await self._save(incident.ref, lambda i: i.room_named(None))
                     continue
-            await self._save(incident.ref, channel_id=info.id, channel_name=info.name)
-            incident.channel_id, incident.channel_name = info.id, info.name
+            created = functools.partial(Incident.room_created, channel_id=info.id, name=info.name)
+            await self._save(incident.ref, created)
+            created(incident)
             return incident
         raise GiveUp(f"no free channel name for {incident.ref} after {MAX_NAME_TRIES} tries")
 
@@ -209,53 +161,39 @@ class WarRoomReactor:
     async def _reserve(self, ref: str, name: str) -> bool:
         """Claim a channel name for this incident in the database (unique): no two incidents race for it."""
         try:
-            await self._save(ref, channel_name=name)
-        except IntegrityError:
+            await self._save(ref, lambda i: i.room_named(name))
+        except Conflict:
             return False
         return True
 
     async def _adopt_ok(self, incident: Incident, channel_id: str) -> bool:
-        async with self.deps.store.read() as tx:
-            other = await tx.incident_row_by_channel(channel_id)
+        async with self.deps.store.read() as uow:
+            other = await uow.incidents.by_channel(channel_id)
             return other is None or other.ref == incident.ref
 
-    async def _save(self, ref: str, **values: str | None) -> None:
-        async with self.deps.store.transaction() as tx:
-            row = await tx.incident_row(ref, lock=True)
-            if row is None:
+    async def _save(self, ref: str, change: Callable[[Incident], None]) -> None:
+        async with self.deps.store.transaction() as uow:
+            incident = await uow.incidents.get(ref, lock=True, roles=False)
+            if incident is None:
                 raise GiveUp(f"incident {ref} vanished")
-            for k, v in values.items():
-                setattr(row, k, v)
+            change(incident)
+            await uow.save(incident)
 
     async def _record_opened(self, incident: Incident) -> None:
-        async with self.deps.store.transaction() as tx:
-            row = await tx.incident_row(incident.ref, lock=True)
-            if row is None:
-                return
-            await tx.append_event(
-                chain=row.ref,
-                incident_id=row.id,
-                actor="warroom",
-                kind=EventKind.ROOM_OPENED.value,
-                at=self.deps.clock.now(),
-                text=f"opened the war room #{row.channel_name}",
-                payload={
-                    "channel_id": row.channel_id,
-                    "channel_name": row.channel_name,
-                    "card_ts": row.card_ts,
-                },
-                dedupe_key=f"room:{row.ref}",
-            )
+        """The room is ready: an event for the timeline, and for the reactors that point people to the room."""
+        async with self.deps.store.transaction() as uow:
+            current = await uow.incidents.get(incident.ref, lock=True, roles=False)
+            if current is not None:
+                await uow.save(current, current.room_opened(at=self.deps.clock.now()))
 
     # -- later events ----------------------------------------------------------------------
 
     async def refresh(self, incident_id: int) -> None:
         """Re-render the card from the current state (the coalesced refresh after alert bursts)."""
-        async with self.deps.store.read() as tx:
-            row = await tx.incident_row_by_id(incident_id)
-            if row is None or row.channel_id is None or row.card_ts is None:
-                return  # the room is not open yet: the declare delivery posts a current card
-            incident = await tx.incident(row)
+        async with self.deps.store.read() as uow:
+            incident = await uow.incidents.get_by_id(incident_id)
+        if incident is None or incident.channel_id is None or incident.card_ts is None:
+            return  # the room is not open yet: the declare delivery posts a current card
         try:
             await self._refresh_card(incident)
         except ChatError as exc:
@@ -264,9 +202,12 @@ class WarRoomReactor:
     async def _offer_resolve(self, incident: Incident, event: Event, attempt: int) -> None:
         channel_id = incident.channel_id
         assert channel_id is not None
-        text = (
-            f":large_green_circle: All {incident.alert_count} alert(s) of *{incident.ref}* are resolved. "
-            "Resolve the incident when you are satisfied it is over (warroom never resolves it by itself)."
+        text = Text.of(
+            Icon.ALL_CLEAR,
+            f" All {incident.alert_count} alert(s) of ",
+            Strong(incident.ref),
+            " are resolved. Resolve the incident when you are satisfied it is over (warroom never resolves it by"
+            " itself).",
         )
         buttons = (
             (Button("Resolve incident", ActionId.RESOLVE, incident.ref, style="primary"),) if incident.is_open else ()
@@ -300,44 +241,7 @@ class WarRoomReactor:
             attempt=attempt,
         )
 
-    async def _announce(self, text: Text, marker: str, *, since: datetime, attempt: int) -> None:
-        channel = await self.chat.ensure_channel(self.announcements)
-        await self._post_once(
-            marker,
-            channel.id,
-            lambda: self.chat.post_text(channel.id, text, marker=marker),
-            since=since,
-            attempt=attempt,
-        )
-
     async def _post_once(
-        self,
-        marker: str,
-        channel_id: str,
-        post: Callable[[], Awaitable[str]],
-        *,
-        since: datetime,
-        attempt: int,
+        self, marker: str, channel_id: str, post: Callable[[], Awaitable[str]], *, since: datetime, attempt: int
     ) -> str:
-        """Post a message carrying `marker` exactly once in effect, however many attempts and processes try.
-
-        Every attempt first looks in the database, where the ts is recorded as soon as the platform returns
-        it (another attempt may have posted it meanwhile). A retry also searches the channel back to `since`
-        (when the message could first have been posted), for a post whose ts was never recorded (a crash
-        between the two). If two attempts still both posted, the one recorded first stays and the other
-        deletes its copy.
-        """
-        async with self.deps.store.read() as tx:
-            ts = await tx.chat_post(marker)
-        if ts is not None:
-            return ts
-        if attempt > 1:
-            ts = await self.chat.find_marked(channel_id, marker, since=since)
-        if ts is None:
-            ts = await post()
-        async with self.deps.store.transaction() as tx:
-            kept = await tx.record_chat_post(marker, channel_id=channel_id, ts=ts, at=self.deps.clock.now())
-        if kept != ts:
-            log.warning("%s was posted twice (%s and %s): deleting the later copy", marker, kept, ts)
-            await self.chat.delete_message(channel_id, ts)
-        return kept
+        return await post_once(self.deps, self.chat, marker, channel_id, post, since=since, attempt=attempt)

@@ -1,0 +1,91 @@
+"""Reactor plugins: what a reactor is, how it says a delivery failed, and the one registry of them.
+
+A reactor turns event-log entries into side effects (the war room, the announcements channel, later Jira,
+the pager, Discord). Each reactor module under `bot/services/reactors/` declares its `name` and the event
+`kinds` it handles; the composition root adds one instance per reactor to the `ReactorRegistry`. That one
+list is all the outbox knows: the store writes a delivery row for each reactor whose kinds include an
+appended event, and the outbox worker hands the row to the reactor of that name. Adding a reactor is
+adding it to the registry, nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Protocol, TypeVar
+
+from bot.domain.events import Event, EventKind
+
+KNOWN_KINDS = frozenset(k.value for k in EventKind)
+
+
+class Reactor(Protocol):
+    """A subscriber that turns events into side effects. Must be idempotent per event."""
+
+    @property
+    def name(self) -> str:
+        """Stable name: stored on each delivery row (renaming a reactor orphans its pending deliveries)."""
+        ...
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The event kinds this reactor handles: only those get a delivery for it."""
+        ...
+
+    async def handle(self, event: Event, *, attempt: int) -> None:
+        """Do the side effect; raise RetryLater (or any error) to be retried, GiveUp to dead-letter."""
+        ...
+
+
+class RetryLater(Exception):
+    """Raised by a reactor for a transient failure; `after` seconds when the far side said so."""
+
+    def __init__(self, message: str, *, after: float | None = None) -> None:
+        super().__init__(message)
+        self.after = after
+
+
+class GiveUp(Exception):
+    """Raised by a reactor for a permanent failure: dead-letter at once."""
+
+
+R = TypeVar("R", bound=Reactor)
+
+
+class ReactorRegistry:
+    """The reactors of this process, by name: the one list deliveries are written for and handed to."""
+
+    def __init__(self, reactors: Iterable[Reactor] = ()) -> None:
+        self._by_name: dict[str, Reactor] = {}
+        self._names_for: dict[str, tuple[str, ...]] = {}
+        for r in reactors:
+            self.add(r)
+
+    def add(self, reactor: R) -> R:
+        """Register a reactor; its name must be new and its kinds must be event kinds."""
+        if not reactor.name or len(reactor.name) > 40:
+            raise ValueError(f"a reactor needs a name of 1 to 40 characters, not {reactor.name!r}")
+        if reactor.name in self._by_name:
+            raise ValueError(f"a reactor named {reactor.name!r} is already registered")
+        unknown = set(reactor.kinds) - KNOWN_KINDS
+        if unknown:
+            raise ValueError(f"reactor {reactor.name!r} asks for unknown event kinds: {', '.join(sorted(unknown))}")
+        self._by_name[reactor.name] = reactor
+        self._names_for.clear()
+        return reactor
+
+    def get(self, name: str) -> Reactor | None:
+        """The reactor with this name, if registered here."""
+        return self._by_name.get(name)
+
+    def names_for(self, kind: str) -> tuple[str, ...]:
+        """Names of the reactors that handle `kind` (asked for every appended event: cached)."""
+        names = self._names_for.get(kind)
+        if names is None:
+            names = self._names_for[kind] = tuple(n for n, r in self._by_name.items() if kind in r.kinds)
+        return names
+
+    def __iter__(self) -> Iterator[Reactor]:
+        return iter(list(self._by_name.values()))
+
+    def __len__(self) -> int:
+        return len(self._by_name)
