@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import ColumnElement, Connection, Engine, Table, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlalchemy.orm import aliased
 
 from bot.db.checkpoint import WalCheckpointer
 from bot.db.engine import make_engine, make_scan_engine, sqlite_file
@@ -70,8 +69,12 @@ class Store:
         self._scan_threads = WorkerThreads("sqlite-scan", size=2) if scan_engine is not None else None
         self.dialect = engine.dialect.name
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self.deliveries = LeaseQueue(self, DeliveryRow, done=DONE, done_at="delivered_at")
-        self.timers = LeaseQueue(self, TimerRow, done=FIRED, done_at="fired_at")
+        self.deliveries = LeaseQueue(
+            self, DeliveryRow, done=DONE, done_at="delivered_at", order_by=lambda t: [t.c.id], where=_in_chain_order
+        )
+        self.timers = LeaseQueue(
+            self, TimerRow, done=FIRED, done_at="fired_at", order_by=lambda t: [t.c.due_at, t.c.id]
+        )
         self.reactors = ReactorRegistry()  # who gets a delivery of each appended event (bootstrap fills it)
         self.cache: dict[str, object] = {}  # small per-process caches of services (e.g. "no silences")
         self._commit_listeners: list[Callable[[], None]] = []
@@ -170,26 +173,15 @@ class Store:
         A row whose earlier sibling (same reactor and chain) is still pending or in flight waits, so
         reactors see each incident's events in order.
         """
-        d2 = aliased(DeliveryRow)
-        earlier = (
-            select(d2.id)
-            .where(
-                d2.reactor == DeliveryRow.reactor,
-                d2.chain == DeliveryRow.chain,
-                d2.id < DeliveryRow.id,
-                d2.status.in_([PENDING, INFLIGHT]),
-            )
-            .exists()
-        )
         async with self.transaction() as tx:
-            rows = await self.deliveries.claim(
-                tx, worker=worker, now=now, lease=lease, limit=limit, order_by=[DeliveryRow.id], where=[~earlier]
-            )
+            rows = await self.deliveries.claim(tx, worker=worker, now=now, lease=lease, limit=limit)
             if not rows:
                 return []
-            q = select(EventRow).where(EventRow.id.in_([r.event_id for r in rows]))
+            q = select(EventRow).where(EventRow.id.in_([r["event_id"] for r in rows]))
             events = {e.id: e for e in (await tx.session.execute(q)).scalars()}
-            return [ClaimedDelivery(r.id, r.reactor, r.attempts, to_event(events[r.event_id])) for r in rows]
+            return [
+                ClaimedDelivery(r["id"], r["reactor"], r["attempts"], to_event(events[r["event_id"]])) for r in rows
+            ]
 
     async def complete_delivery(self, delivery_id: int, *, worker: str, now: datetime) -> bool:
         """Mark delivered; False when the claim was lost (lease expired and taken over)."""
@@ -250,11 +242,11 @@ class Store:
     ) -> list[ClaimedTimer]:
         """Claim due timers (each fires once across replicas; expired leases are re-claimed)."""
         async with self.transaction() as tx:
-            rows = await self.timers.claim(
-                tx, worker=worker, now=now, lease=lease, limit=limit, order_by=[TimerRow.due_at, TimerRow.id]
-            )
+            rows = await self.timers.claim(tx, worker=worker, now=now, lease=lease, limit=limit)
             return [
-                ClaimedTimer(r.id, r.kind, r.key, r.incident_id, r.due_at, dict(r.payload or {}), r.attempts)
+                ClaimedTimer(
+                    r["id"], r["kind"], r["key"], r["incident_id"], r["due_at"], dict(r["payload"] or {}), r["attempts"]
+                )
                 for r in rows
             ]
 
@@ -299,6 +291,16 @@ class Store:
     async def next_timer_due(self) -> datetime | None:
         """When the earliest pending timer or lease falls due."""
         return await self.timers.next_due()
+
+
+def _in_chain_order(t: Table) -> list[ColumnElement[bool]]:
+    """A delivery whose earlier sibling (same reactor and chain) is still pending or in flight waits, so
+    reactors see each incident's events in order."""
+    d2 = t.alias("d2")
+    earlier = select(d2.c.id).where(
+        d2.c.reactor == t.c.reactor, d2.c.chain == t.c.chain, d2.c.id < t.c.id, d2.c.status.in_([PENDING, INFLIGHT])
+    )
+    return [~earlier.exists()]
 
 
 def new_worker_id(prefix: str = "worker") -> str:
