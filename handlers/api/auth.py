@@ -15,7 +15,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from handlers.errors import error
-from handlers.peers import client_is_loopback
+from handlers.peers import local_request
 
 READ_METHODS = frozenset({"GET"})
 """What `WARROOM_API_PUBLIC_READ=true` leaves open (exactly GET, as DESIGN.md 5 says)."""
@@ -37,9 +37,10 @@ class ApiAuth:
             if got.startswith("Bearer ") and hmac.compare_digest(got[7:].encode(), self.token.encode()):
                 return None
             return "send Authorization: Bearer <WARROOM_API_TOKEN>"
-        if client_is_loopback(connection):
+        why = local_request(connection)
+        if why is None:
             return None
-        return "the API serves loopback clients only until WARROOM_API_TOKEN is set"
+        return f"until WARROOM_API_TOKEN is set, the API serves this machine's {why}"
 
 
 class RequireApiAuth:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from starlette.requests import ClientDisconnect, Request
 
 from handlers.errors import HttpError
-from handlers.peers import client_is_loopback
+from handlers.peers import local_request
 
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
 QUOTE_MAX = 80
@@ -34,10 +34,11 @@ class WebhookAuth:
     def check(self, request: Request) -> None:
         """Raise WebhookError(401) unless the request carries the token (or comes from loopback in local mode)."""
         if self.token is None:
-            if self.local_mode and client_is_loopback(request):
-                return
             if self.local_mode:
-                detail = "without WARROOM_ALERT_TOKEN, local mode takes alerts from loopback clients only"
+                why = local_request(request)
+                if why is None:
+                    return
+                detail = f"without WARROOM_ALERT_TOKEN, local mode takes alerts from this machine's {why}"
                 raise WebhookError(401, "unauthorized", detail)
             raise WebhookError(401, "unauthorized", "webhooks are closed until WARROOM_ALERT_TOKEN is set")
         header = request.headers.get("authorization", "")

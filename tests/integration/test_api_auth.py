@@ -29,7 +29,7 @@ async def deps(tmp_path):
 
 def client(app, host: str) -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=app, client=(host, 50000))
-    return httpx.AsyncClient(transport=transport, base_url="http://warroom")
+    return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080")
 
 
 async def ready() -> tuple[bool, str]:
@@ -95,6 +95,21 @@ async def test_local_mode_takes_alerts_without_a_token_from_loopback_only(deps):
     async with client(app, "127.0.0.1") as c:
         assert (await c.post("/webhooks/generic", json=ALERT)).status_code == 202
         assert len((await c.get("/api/v1/incidents")).json()["incidents"]) == 1, "only the loopback alert got in"
+
+
+async def test_local_mode_takes_no_alerts_from_other_web_sites_through_a_local_browser(deps):
+    """A page in a browser on this machine is a loopback client: DNS rebinding (its own name pointed at 127.0.0.1)
+    or a cross-site form POST must not declare incidents in local mode."""
+    app = create_app(HttpDeps(deps=deps, slack=None, ready=ready, webhook_auth=WebhookAuth(local_mode=True)))
+    async with client(app, "127.0.0.1") as c:
+        for headers in ({"Host": "attacker.example:8080"}, {"Origin": "http://attacker.example"}):
+            r = await c.post("/webhooks/alertmanager", json={"alerts": []}, headers=headers)
+            assert r.status_code == 401 and r.json()["error"] == "unauthorized", (headers, r.text)
+            r = await c.post("/webhooks/generic", json=ALERT, headers=headers)
+            assert r.status_code == 401, (headers, r.text)
+        assert len((await c.get("/api/v1/incidents")).json()["incidents"]) == 0, "nothing got in"
+        same = {"Origin": "http://127.0.0.1:8080"}  # the local page itself
+        assert (await c.post("/webhooks/generic", json=ALERT, headers=same)).status_code == 202
 
 
 MIB = 1024 * 1024

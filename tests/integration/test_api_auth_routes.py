@@ -71,7 +71,7 @@ def app_for(deps: Deps, auth: ApiAuth) -> Any:
 
 async def send(app: Any, call: Call, peer: str, headers: dict[str, str] | None = None) -> httpx.Response:
     transport = httpx.ASGITransport(app=app, client=(peer, 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://warroom") as c:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as c:
         return await c.request(call.method, call.url, json=call.body, headers=headers or {})
 
 
@@ -102,6 +102,36 @@ async def test_without_a_token_loopback_clients_only(deps, call):
     for peer in LOOPBACK:
         r = await send(app, call, peer)
         assert r.status_code == call.allowed, (peer, r.text)
+
+
+# A browser on this machine is a loopback client whatever page it shows: a web site that points its own DNS name
+# at 127.0.0.1 (DNS rebinding), or posts from its page to http://127.0.0.1 (CSRF), must get nothing.
+FOREIGN_WEB = [
+    {"Host": "attacker.example:8080"},
+    {"Host": "127.0.0.1.nip.io:8080"},
+    {"Host": "127.0.0.1:8080", "Origin": "http://attacker.example"},
+    {"Host": "127.0.0.1:8080", "Origin": "http://127.0.0.1:9999"},
+    {"Host": "127.0.0.1:8080", "Origin": "null"},
+    {"Origin": "http://127.0.0.1:8080", "Host": "localhost:8080"},
+]
+SAME_MACHINE = [
+    {},
+    {"Host": "localhost:8080"},
+    {"Host": "[::1]:8080"},
+    {"Host": "127.0.0.1:8080", "Origin": "http://127.0.0.1:8080"},
+]
+
+
+@pytest.mark.parametrize("call", GUARDED, ids=str)
+async def test_without_a_token_other_web_sites_get_nothing_through_a_local_browser(deps, call):
+    app = app_for(deps, ApiAuth())
+    for headers in FOREIGN_WEB:
+        r = await send(app, call, "127.0.0.1", headers)
+        assert refused(r), (headers, r.text)
+    assert await stored_silences(deps) == 0, "a refused request stores nothing"
+    for headers in SAME_MACHINE:
+        r = await send(app, call, "127.0.0.1", headers)
+        assert r.status_code == call.allowed, (headers, r.text)
 
 
 @pytest.mark.parametrize("call", GUARDED, ids=str)
