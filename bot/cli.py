@@ -103,6 +103,19 @@ async def _serve(settings: Settings, *, migrate: bool) -> int:
             owner.release()
 
 
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound and listening: connections wait in the backlog from now on, so the URLs
+    printed at start-up work at once."""
+    # IPPROTO_TCP (not 0) so asyncio turns on TCP_NODELAY for accepted connections; with proto 0 every
+    # response waits ~40 ms on Nagle + delayed ACK.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    return sock
+
+
 async def _serve_owned(settings: Settings, *, migrate: bool) -> int:
     import uvicorn
 
@@ -121,13 +134,7 @@ async def _serve_owned(settings: Settings, *, migrate: bool) -> int:
         except MigrationLockTimeout as exc:
             print(f"warroom serve: {exc}", file=sys.stderr)
             return 1
-    # IPPROTO_TCP (not 0) so asyncio turns on TCP_NODELAY for accepted connections; with proto 0 every
-    # response waits ~40 ms on Nagle + delayed ACK.
-    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((settings.host, settings.port))
-    sock.listen(2048)  # connections wait in the backlog from now on: the URLs printed below work at once
+    sock = _listening_socket(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
     container = build(settings, instance=f"{socket.gethostname()}:{port}")
     base = http_url(host, port)
