@@ -164,3 +164,62 @@ def test_sqlite_processes_table_up_and_down(tmp_path):
 @pytest.mark.postgres
 def test_postgres_processes_table_up_and_down(pg_url):
     _processes_round_trip(pg_url)
+
+
+def _announcer_case(url: str) -> None:
+    """0007: a severity change or resolution still undelivered to `slack-warroom` at the upgrade (which used to
+    announce it too) gets an announcer delivery; delivered ones, and other kinds, get none."""
+    upgrade(url, "0006_chat_posts")
+    engine = create_engine(sync_url(url))
+    at = "2026-11-23 09:00:00"
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO incidents (id, ref, title, severity, severity_reason, severity_confirmed, status,"
+                    " declared_at, declared_by, updated_at, human_control, services, alertnames, regions,"
+                    " alert_count, alerts_firing) VALUES (1, 'INC-20261123-001', 't', 'SEV2', '', true,"
+                    " 'declared', :at, 'U1', :at, false, '[]', '[]', '[]', 0, 0)"
+                ),
+                {"at": at},
+            )
+            kinds = ["incident.declared", "incident.severity_changed", "incident.resolved", "incident.severity_changed",
+                     "incident.note"]  # fmt: skip
+            states = ["done", "done", "pending", "inflight", "pending"]
+            for seq, (kind, state) in enumerate(zip(kinds, states, strict=True), start=1):
+                conn.execute(
+                    text(
+                        "INSERT INTO timeline_events (id, incident_id, chain, seq, at, actor, kind, text, payload,"
+                        " prev_hash, hash) VALUES (:id, 1, 'INC-20261123-001', :id, :at, 'U1', :k, '', '{}', 'p', :h)"
+                    ),
+                    {"id": seq, "at": at, "k": kind, "h": f"h{seq}"},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO deliveries (event_id, reactor, chain, status, attempts, due_at, created_at)"
+                        " VALUES (:id, 'slack-warroom', 'INC-20261123-001', :s, 0, :at, :at)"
+                    ),
+                    {"id": seq, "s": state, "at": at},
+                )
+        upgrade(url)
+        upgrade(url)  # a second run adds nothing
+
+        def announcer() -> list[tuple[int, str]]:
+            with engine.connect() as conn:
+                q = "SELECT event_id, status FROM deliveries WHERE reactor = 'announcer' ORDER BY id"
+                return [(int(e), str(s)) for e, s in conn.execute(text(q))]
+
+        assert announcer() == [(3, "pending"), (4, "pending")]
+        command.downgrade(alembic_config(url), "0006_chat_posts")
+        assert announcer() == []
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_undelivered_announcements_survive_the_reactor_split(tmp_path):
+    _announcer_case(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")
+
+
+@pytest.mark.postgres
+def test_postgres_undelivered_announcements_survive_the_reactor_split(pg_url):
+    _announcer_case(pg_url)
