@@ -32,7 +32,7 @@ async def app(tmp_path):
 @pytest.fixture
 async def http(app):
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://warroom") as c:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as c:
         yield c
 
 

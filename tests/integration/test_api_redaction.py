@@ -56,7 +56,7 @@ async def test_no_answer_of_the_api_carries_a_secret(app):
     async with deps.store.transaction() as tx:  # a room named before slugs were made from redacted titles
         (await tx.incident_row(ref, lock=True)).channel_name = f"inc-20261123-{API_TOKEN}"
     transport = httpx.ASGITransport(app=asgi, client=("127.0.0.1", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://warroom", headers=AUTH) as c:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080", headers=AUTH) as c:
         created = await c.post(
             "/api/v1/silences",
             json={
@@ -101,7 +101,7 @@ async def test_no_answer_of_the_api_carries_a_secret(app):
 async def test_refusals_are_redacted_too(app):
     _, asgi = app
     transport = httpx.ASGITransport(app=asgi, client=("127.0.0.1", 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://warroom", headers=AUTH) as c:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080", headers=AUTH) as c:
         refusals = [
             await c.get(f"/api/v1/incidents/INC-{API_TOKEN}"),
             await c.delete(f"/api/v1/silences/{API_TOKEN}"),
