@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import re
 import signal
@@ -84,9 +85,20 @@ class RunningBot:
 
         await eventually(drained, timeout=timeout)
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float = 60.0) -> None:
+        """Shut the server down as `warroom serve` does on SIGTERM. A shutdown that does not finish within
+        `timeout` is a failure that shows what every task was waiting for, never a hang of the suite."""
         self.server.should_exit = True
-        await self.task
+        try:
+            await asyncio.wait_for(asyncio.shield(self.task), timeout)
+        except TimeoutError:
+            stuck = pending_tasks()
+            connections = len(self.server.server_state.connections)
+            self.server.force_exit = True  # uvicorn stops waiting for connections and background tasks
+            await asyncio.wait_for(self.task, 30)
+            raise AssertionError(
+                f"the bot did not shut down in {timeout:.0f} s ({connections} connection(s) still open):\n{stuck}"
+            ) from None
 
 
 async def start_bot(
@@ -107,6 +119,17 @@ async def start_bot(
     url = f"http://127.0.0.1:{port}"
     workspace.events_url = f"{url}/slack/events"
     return RunningBot(container, url, workspace, server, task)
+
+
+def pending_tasks() -> str:
+    """Every asyncio task of this loop but the caller, with the stack it waits in."""
+    out = io.StringIO()
+    for task in asyncio.all_tasks():
+        if task is asyncio.current_task():
+            continue
+        out.write(f"--- {task!r}\n")
+        task.print_stack(limit=25, file=out)
+    return out.getvalue()
 
 
 def free_port() -> int:
