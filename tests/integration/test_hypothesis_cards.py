@@ -75,7 +75,7 @@ def test_outside_text_is_escaped_and_cannot_mention_or_link():
     hostile = stored(
         title="<!channel> *rollout* <https://evil.example|click>",
         service="<@U0ADMIN>",
-        evidence=(Evidence("up{x=\"<!here>\"} `rm -rf`", Verdict.SUPPORTS, 2.0, 1.0, 4.0, "<#C0PRIVATE> & co"),),
+        evidence=(Evidence('up{x="<!here>"} `rm -rf`', Verdict.SUPPORTS, 2.0, 1.0, 4.0, "<#C0PRIVATE> & co"),),
     )
     blocks = validated(render_card(hypothesis_card(hostile, ref="INC-1", anchor=AT, links=EvidenceLinks())).blocks)
     text = "\n".join(mrkdwn_texts(blocks))
