@@ -173,3 +173,24 @@ async def test_a_query_that_times_out_is_inconclusive_and_the_cards_still_post(
     finally:
         await running.stop()
         proxy.stop()
+
+
+async def test_hypotheses_and_runbook_commands(bot):
+    ws = bot.workspace
+    ref = await fire(bot, alertname="HighLatency", service="api", namespace="s2")
+    room, cards = await war_room_with_cards(bot, ref)
+    listed = (await ws.send_command("U0ALICE", room.id, "hypotheses")).json()
+    assert listed["response_type"] == "ephemeral"
+    assert f"Hypotheses for {ref}" in listed["text"] and "latency_regression" in listed["text"]
+    assert listed["text"].index("1. #1") < listed["text"].index("2. #2")
+    before = [m.ts for m in cards]
+    refreshed = (await ws.send_command("U0ALICE", room.id, "hypotheses --refresh")).json()
+    assert "re-running the diagnosis" in refreshed["text"]
+    await bot.idle(timeout=30)
+    assert [m.ts for m in hypothesis_cards(ws, room.id)] == before, "re-scored in place, not reposted"
+    matched = (await ws.send_command("U0ALICE", room.id, "runbook")).json()["text"]
+    assert "latency-regression" in matched and f"best match for {ref}" in matched
+    named = (await ws.send_command("U0ALICE", room.id, "runbook disk-cleanup")).json()["text"]
+    assert "(`disk-cleanup`)" in named
+    unknown = (await ws.send_command("U0ALICE", room.id, "runbook <!channel>")).json()["text"]
+    assert "no runbook" in unknown and "<!channel>" not in unknown, "a mention typed as an id notifies nobody"
