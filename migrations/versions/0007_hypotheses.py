@@ -2,7 +2,7 @@
 and confirmed root cause
 
 Revision ID: 0007_hypotheses
-Revises: 0006_chat_posts
+Revises: 0007_announcer_deliveries
 Create Date: 2026-12-04 10:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = "0007_hypotheses"
-down_revision: str | None = "0006_chat_posts"
+down_revision: str | None = "0007_announcer_deliveries"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
