@@ -9,8 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("bot", "handlers", "integrations")  # the Slack emulator (integrations/local_workspace) included
 MODULE_MAX, FUNCTION_MAX = 400, 60
 # "path" or "path:function" -> why it may stay bigger.
-EXCEPTIONS: dict[str, str] = {
-}
+EXCEPTIONS: dict[str, str] = {}
 
 
 def sources() -> list[Path]:
