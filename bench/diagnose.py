@@ -9,8 +9,9 @@ at the end. Then:
    queries), p50 / p99 over `--runs` runs, for an alert in the 10-workload namespace (target p99 < 2 s);
 2. declared -> all hypothesis cards posted: the real bot (uvicorn, slack_sdk) against the Slack emulator
    and this Prometheus, one new incident per run from an Alertmanager webhook, timed from the webhook's 202
-   to the last hypothesis card in the war room (the room, its triage card and the diagnosis included),
-   with the hypothesis queries capped at 5 and at 15;
+   to the last hypothesis card in the war room (the room, its triage card and the diagnosis included; the
+   charts come after the cards, and while the next incident runs), with the hypothesis queries capped at 5
+   and at 15, after two warm-up incidents;
 3. the scan alone per namespace size: wall time of its range queries, and CPU time of the pure `scan()`
    over what they returned.
 
@@ -39,6 +40,7 @@ from integrations.prometheus_metrics import PrometheusMetrics  # noqa: E402
 from tests.promdata import History  # noqa: E402
 from tests.servers.prometheus import PrometheusServer  # noqa: E402
 
+WARMUP = 2
 CARDS_CONFIG = """
 diagnosis:
   max_queries: {cap}
@@ -114,15 +116,16 @@ async def cards_posted(prometheus_url: str, runs: int, tmp: Path) -> None:
         times, counts = [], []
         try:
             async with httpx.AsyncClient(base_url=bot.url, timeout=30) as http:
-                for i in range(runs):
+                for i in range(runs + WARMUP):
                     labels = {"alertname": f"HighLatency{cap}x{i}", "service": f"svc{i % 10:03d}", "namespace": "ns10"}
                     body = am_body({**am_alert(severity="critical", **labels), "startsAt": starts})
                     began = time.perf_counter()
                     r = await http.post("/webhooks/alertmanager", content=json.dumps(body), headers=headers)
                     ref = r.json()["incidents"][0]
                     n = await _all_cards(ws, http, ref)
-                    times.append(time.perf_counter() - began)
-                    counts.append(n)
+                    if i >= WARMUP:  # the first incidents also pay for connections and the chart fonts
+                        times.append(time.perf_counter() - began)
+                        counts.append(n)
         finally:
             await bot.stop()
             await emulator.stop()
@@ -134,27 +137,27 @@ async def cards_posted(prometheus_url: str, runs: int, tmp: Path) -> None:
 
 
 async def _all_cards(ws: object, http: object, ref: str) -> int:
-    """Wait until the incident's room shows as many hypothesis cards as its diagnosis kept; how many."""
+    """Wait until the incident's room shows as many hypothesis cards as its diagnosis kept; how many. (The
+    room is found through the API, then only its messages are looked at: the bench's own polling stays cheap
+    however many rooms the workspace holds.)"""
     deadline = time.monotonic() + 30
+    channel = None
     while time.monotonic() < deadline:
-        room = next((c for c in ws.channels() if c.name.startswith("inc-") and _has(ws, c.id, f"card:{ref}")), None)  # type: ignore[attr-defined]
-        if room is not None:
-            cards = [m for m in ws.messages(room.id) if _first_block(m).startswith("hypothesis:")]  # type: ignore[attr-defined]
+        if channel is None:
+            channel = (await http.get(f"/api/v1/incidents/{ref}")).json().get("channel_id")  # type: ignore[attr-defined]
+        if channel is not None:
+            cards = [m for m in ws.messages(channel) if _first_block(m).startswith("hypothesis:")]  # type: ignore[attr-defined]
             if len(cards) >= 3:
                 kept = (await http.get(f"/api/v1/incidents/{ref}/hypotheses")).json()["hypotheses"]  # type: ignore[attr-defined]
                 if len([h for h in kept if h["rank"]]) == len(cards):
                     return len(cards)
-        await asyncio.sleep(0.005)
+        await asyncio.sleep(0.01)
     raise TimeoutError(f"the cards of {ref} were not all posted within 30 s")
 
 
 def _first_block(message: object) -> str:
     blocks = getattr(message, "blocks", None) or [{}]
     return str(blocks[0].get("block_id", ""))
-
-
-def _has(ws: object, channel_id: str, block_id: str) -> bool:
-    return any(_first_block(m) == block_id for m in ws.messages(channel_id))  # type: ignore[attr-defined]
 
 
 async def main(runs: int) -> None:
@@ -190,7 +193,7 @@ async def main(runs: int) -> None:
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
-            await cards_posted(server.url, max(10, runs // 2), Path(tmp))
+            await cards_posted(server.url, runs, Path(tmp))
         print("scan cost by namespace size (11 range queries, 65 min at 1 min):")
         settings = ScanSettings()
         for size in SIZES:
