@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from bot.domain.hypotheses import Evidence
 
@@ -23,6 +23,13 @@ def _jsurl(text: str) -> str:
 def _console_part(text: str) -> str:
     """A path part of the CloudWatch Logs console: percent-encoded, then `%` as `$25`."""
     return quote(quote(text, safe=""), safe="").replace("%", "$")
+
+
+def _without_credentials(url: str) -> str:
+    """The URL without a user and password (PROMETHEUS_URL may carry them; a chat link must not)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +65,7 @@ class EvidenceLinks:
             "g0.range_input": f"{int((self.before + self.after).total_seconds())}s",
             "g0.end_input": end.strftime("%Y-%m-%d %H:%M:%S"),
         }
-        return f"{self.prometheus_url.rstrip('/') if self.prometheus_url else ''}/graph?{urlencode(params)}"
+        return f"{_without_credentials(self.prometheus_url or '').rstrip('/')}/graph?{urlencode(params)}"
 
     def _console(self) -> str:
         region = self.aws_region or ""

@@ -141,3 +141,10 @@ async def test_a_chart_goes_into_the_cards_thread_with_files_upload_v2(room, sla
     async with httpx.AsyncClient() as http:
         got = await http.get(shared["url_private"])
     assert got.status_code == 200 and got.headers["content-type"] == "image/png" and got.content == png
+
+
+def test_a_prometheus_url_with_credentials_never_reaches_a_link():
+    links = EvidenceLinks("https://grafana:s3cret-pw@prom.internal:9090/prometheus/")
+    url = links.link(stored().evidence[0], AT)
+    assert url is not None and url.startswith("https://prom.internal:9090/prometheus/graph?g0.expr=")
+    assert "s3cret" not in url and "grafana" not in url
