@@ -7,12 +7,15 @@ at the end. Then:
 
 1. `diagnose()` end to end (runbook + golden-signal queries capped at 5 and at 15, plus the scan's 11 range
    queries), p50 / p99 over `--runs` runs, for an alert in the 10-workload namespace (target p99 < 2 s);
-2. the scan alone per namespace size: wall time of its range queries, and CPU time of the pure `scan()`
+2. declared -> all hypothesis cards posted: the real bot (uvicorn, slack_sdk) against the Slack emulator
+   and this Prometheus, one new incident per run from an Alertmanager webhook, timed from the webhook's 202
+   to the last hypothesis card in the war room (the room, its triage card and the diagnosis included; the
+   charts come after the cards, and while the next incident runs), with the hypothesis queries capped at 5
+   and at 15, after two warm-up incidents;
+3. the scan alone per namespace size: wall time of its range queries, and CPU time of the pure `scan()`
    over what they returned.
 
     .venv/bin/python bench/diagnose.py [--runs 40]
-
-Not measured yet: "declared -> all hypothesis cards posted" (the cards are not wired to diagnostics yet).
 """
 
 from __future__ import annotations
@@ -36,6 +39,14 @@ from bot.services.diagnostics import AlertView, DiagnosisSettings, IncidentView,
 from integrations.prometheus_metrics import PrometheusMetrics  # noqa: E402
 from tests.promdata import History  # noqa: E402
 from tests.servers.prometheus import PrometheusServer  # noqa: E402
+
+WARMUP = 2
+CARDS_CONFIG = """
+diagnosis:
+  max_queries: {cap}
+  query_timeout_seconds: 2
+  deadline_seconds: 5
+"""
 
 T0 = 1_767_960_000.0
 SIZES = (10, 50, 200)
@@ -82,6 +93,73 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
+async def cards_posted(prometheus_url: str, runs: int, tmp: Path) -> None:
+    """Declared -> all hypothesis cards posted, through the real bot and the Slack emulator."""
+    import json
+
+    import httpx
+
+    from bot.config import parse_config
+    from integrations.local_workspace import EmulatorServer, Workspace
+    from tests.alert_builders import am_alert, am_body
+    from tests.e2e.harness import ALERT_TOKEN, bot_settings, start_bot
+
+    starts = datetime.fromtimestamp(T0, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    headers = {"Authorization": f"Bearer {ALERT_TOKEN}", "Content-Type": "application/json"}
+    for cap in (5, 15):
+        ws = Workspace(token="xoxb-test-token", signing_secret="test-signing-secret", rate_limit_scale=None)
+        emulator = EmulatorServer(ws)
+        await emulator.start()
+        db = tmp / f"bench-cards-{cap}.db"
+        settings = bot_settings(f"sqlite+aiosqlite:///{db}", emulator.api_url, PROMETHEUS_URL=prometheus_url)
+        bot = await start_bot(settings, ws, parse_config(CARDS_CONFIG.format(cap=cap)))
+        times, counts = [], []
+        try:
+            async with httpx.AsyncClient(base_url=bot.url, timeout=30) as http:
+                for i in range(runs + WARMUP):
+                    labels = {"alertname": f"HighLatency{cap}x{i}", "service": f"svc{i % 10:03d}", "namespace": "ns10"}
+                    body = am_body({**am_alert(severity="critical", **labels), "startsAt": starts})
+                    began = time.perf_counter()
+                    r = await http.post("/webhooks/alertmanager", content=json.dumps(body), headers=headers)
+                    ref = r.json()["incidents"][0]
+                    n = await _all_cards(ws, http, ref)
+                    if i >= WARMUP:  # the first incidents also pay for connections and the chart fonts
+                        times.append(time.perf_counter() - began)
+                        counts.append(n)
+        finally:
+            await bot.stop()
+            await emulator.stop()
+        print(
+            f"declared -> all hypothesis cards posted, {cap:>2} hypothesis queries + scan: "
+            f"p50 {statistics.median(times) * 1000:.0f} ms, p99 {pct(times, 99) * 1000:.0f} ms "
+            f"({statistics.median(counts):.0f} cards per incident, {runs} incidents)"
+        )
+
+
+async def _all_cards(ws: object, http: object, ref: str) -> int:
+    """Wait until the incident's room shows as many hypothesis cards as its diagnosis kept; how many. (The
+    room is found through the API, then only its messages are looked at: the bench's own polling stays cheap
+    however many rooms the workspace holds.)"""
+    deadline = time.monotonic() + 30
+    channel = None
+    while time.monotonic() < deadline:
+        if channel is None:
+            channel = (await http.get(f"/api/v1/incidents/{ref}")).json().get("channel_id")  # type: ignore[attr-defined]
+        if channel is not None:
+            cards = [m for m in ws.messages(channel) if _first_block(m).startswith("hypothesis:")]  # type: ignore[attr-defined]
+            if len(cards) >= 3:
+                kept = (await http.get(f"/api/v1/incidents/{ref}/hypotheses")).json()["hypotheses"]  # type: ignore[attr-defined]
+                if len([h for h in kept if h["rank"]]) == len(cards):
+                    return len(cards)
+        await asyncio.sleep(0.01)
+    raise TimeoutError(f"the cards of {ref} were not all posted within 30 s")
+
+
+def _first_block(message: object) -> str:
+    blocks = getattr(message, "blocks", None) or [{}]
+    return str(blocks[0].get("block_id", ""))
+
+
 async def main(runs: int) -> None:
     began = time.monotonic()
     text = history()
@@ -112,6 +190,10 @@ async def main(runs: int) -> None:
                 f"p50 {statistics.median(times) * 1000:.0f} ms, p99 {pct(times, 99) * 1000:.0f} ms "
                 f"(top: {top.service} {top.cause.value} {top.posterior:.2f})"
             )
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
+            await cards_posted(server.url, runs, Path(tmp))
         print("scan cost by namespace size (11 range queries, 65 min at 1 min):")
         settings = ScanSettings()
         for size in SIZES:

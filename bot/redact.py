@@ -209,6 +209,15 @@ class RedactingChatRoom:
         """Delegates."""
         await self.inner.delete_message(channel_id, ts)
 
+    async def upload_image(
+        self, channel_id: str, *, thread_ts: str, filename: str, content: bytes, title: str, alt_text: str
+    ) -> str:
+        """Redacted title and alt text (the image is drawn from redacted text already)."""
+        return await self.inner.upload_image(
+            channel_id, thread_ts=thread_ts, filename=filename, content=content, title=self.redact(title),
+            alt_text=self.redact(alt_text),
+        )  # fmt: skip
+
 
 class RedactingFilter(logging.Filter):
     """A logging filter that redacts the formatted message (and drops the raw args)."""

@@ -65,6 +65,9 @@ class Incident(_Answer):
     human_control: bool
     group_key: str | None
     alertnames: list[str]
+    runbook: str | None = Field(description="the best-matching runbook's id (once diagnosed)")
+    root_cause: str | None = Field(description="the confirmed hypothesis, in words")
+    root_cause_hypothesis: str | None = Field(description="the id of the confirmed hypothesis")
 
 
 class TimelineEntry(_Answer):

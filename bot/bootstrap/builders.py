@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from bot.bootstrap.chat import SlackApp, SlackSide, build_chat, build_slack_app
 from bot.bootstrap.container import LOCAL_PAGE_PATH, LOCAL_SLACK_PATH, Container, LocalSlack
+from bot.bootstrap.diagnosis import build_diagnosis, register_rerun
 from bot.clock import SystemClock
 from bot.config import AppConfig, Settings, load_config
 from bot.db.processes import ProcessTable
@@ -32,7 +33,7 @@ from bot.redact import Redactor, install_log_redaction
 from bot.scheduler import Scheduler
 from bot.services.alerts import CARD_REFRESH, note_joined_alerts
 from bot.services.deps import AlertPolicy, Deps
-from bot.services.reactors import Announcer, WarRoomReactor
+from bot.services.reactors import Announcer, DiagnosisReactor, WarRoomReactor
 from bot.services.stats import Telemetry
 from handlers.http import ApiAuth, HttpDeps, create_app
 from handlers.webhooks.common import WebhookAuth
@@ -55,6 +56,7 @@ class Core:
     store: Store
     deps: Deps
     http: SharedHttp
+    closers: list[Callable[[], None]]
 
 
 @dataclass(slots=True)
@@ -95,8 +97,11 @@ def build_core(settings: Settings, config: AppConfig, clock: Clock) -> Core:
     """The store, the redactor, the counters, the shared HTTP client, and what the use cases need."""
     redactor = Redactor(settings.secret_values())
     store = Store.from_url(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    deps = Deps(store=store, clock=clock, sla=_sla(config), alerts=alert_policy(config), redact=redactor)
-    return Core(settings, config, clock, redactor, Telemetry(), store, deps, SharedHttp(timeout=10.0))
+    diagnosis, closers = build_diagnosis(settings, config)
+    deps = Deps(
+        store=store, clock=clock, sla=_sla(config), alerts=alert_policy(config), redact=redactor, diagnosis=diagnosis
+    )
+    return Core(settings, config, clock, redactor, Telemetry(), store, deps, SharedHttp(timeout=10.0), closers)
 
 
 def build_reactors(registry: ReactorRegistry, deps: Deps, chat: ChatRoom, config: AppConfig) -> WarRoomReactor:
@@ -104,6 +109,8 @@ def build_reactors(registry: ReactorRegistry, deps: Deps, chat: ChatRoom, config
     are driven by timers). A new integration is a port, an adapter, a reactor module and a line here."""
     war_room = registry.add(WarRoomReactor(deps, chat, prefix=config.channels.prefix, oncall=list(config.oncall.users)))
     registry.add(Announcer(deps, chat, channel=config.channels.announcements))
+    if deps.diagnosis.enabled:
+        registry.add(DiagnosisReactor(deps, chat, deps.diagnosis, on_runbook=war_room.refresh))
     return war_room
 
 
@@ -139,6 +146,9 @@ def build_workers(core: Core, war_room: WarRoomReactor, *, poll_interval: float,
             await war_room.refresh(timer.incident_id)
 
     scheduler.register(CARD_REFRESH, refresh_card)
+    diagnosis = core.store.reactors.get(DiagnosisReactor.name)
+    if isinstance(diagnosis, DiagnosisReactor):
+        register_rerun(scheduler, diagnosis)
     return Workers(outbox, scheduler, heartbeat)
 
 
@@ -227,7 +237,7 @@ def build(
         redactor=core.redactor, telemetry=core.telemetry, chat=slack.chat, slack_client=slack.client, bolt=app.bolt,
         outbox=workers.outbox, scheduler=workers.scheduler, heartbeat=workers.heartbeat,
         app=build_http(core, slack, app, holder, cert_fetcher=cert_fetcher, sns_confirm=sns_confirm),
-        http=core.http, local=slack.local, socket=app.socket,
+        http=core.http, local=slack.local, socket=app.socket, closers=core.closers,
     )  # fmt: skip
     holder["c"] = container
     return container

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,7 @@ class Container:
     http: SharedHttp
     local: LocalSlack | None = None
     socket: SocketModeLink | None = None
+    closers: list[Callable[[], None]] = field(default_factory=list)  # adapters' worker threads, closed last
     _started: bool = False
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
@@ -96,6 +98,9 @@ class Container:
         await self.scheduler.stop()
         await self.heartbeat.stop()  # after the workers: releases what they left in flight, for the others
         await self.http.aclose()
+        for close in self.closers:
+            await asyncio.to_thread(close)  # waits for its threads' work in flight
+        self.closers.clear()
         await self.store.dispose()
         self._started = False
 

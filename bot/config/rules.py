@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from bot.config.diagnosis import DiagnosisConfig
 from bot.config.fields import (
     CHANNEL_NAME,
     CHANNEL_PREFIX,
@@ -224,6 +225,7 @@ class AppConfig(_Section):
     silences: list[Silence] = Field(default_factory=list)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     cloudwatch: CloudWatchConfig = Field(default_factory=CloudWatchConfig)
+    diagnosis: DiagnosisConfig = Field(default_factory=DiagnosisConfig)
 
     _source: Path | None = PrivateAttr(default=None)
 

@@ -37,6 +37,9 @@ def _check_http_url(value: str | None) -> str | None:
     return value
 
 
+_REGION = r"^[a-z]{2}(-[a-z]+)+-\d$"  # an AWS region name, e.g. eu-west-1
+
+
 class Settings(BaseSettings):
     """Process settings from the environment (and an optional `.env` file); secrets are `SecretStr`.
 
@@ -116,6 +119,12 @@ class Settings(BaseSettings):
     # Diagnostics
     prometheus_url: str | None = Field(default=None, validation_alias="PROMETHEUS_URL")
     aws_endpoint_url: str | None = Field(default=None, validation_alias="AWS_ENDPOINT_URL")
+    aws_region: str | None = Field(
+        default=None, validation_alias="AWS_REGION", pattern=_REGION, description="CloudWatch diagnostics when set."
+    )
+    aws_default_region: str | None = Field(
+        default=None, validation_alias="AWS_DEFAULT_REGION", pattern=_REGION, description="AWS_REGION's fallback."
+    )
 
     # Jira
     jira_url: str | None = Field(default=None, validation_alias="JIRA_URL")
@@ -213,6 +222,11 @@ class Settings(BaseSettings):
     def env_names(cls) -> list[str]:
         """Every environment variable name Settings reads, in declaration order."""
         return [str(f.validation_alias) for f in cls.model_fields.values()]
+
+    @property
+    def region(self) -> str | None:
+        """The AWS region (AWS_REGION, else AWS_DEFAULT_REGION): CloudWatch diagnostics and console links."""
+        return self.aws_region or self.aws_default_region
 
     @property
     def database_url_display(self) -> str:

@@ -80,3 +80,8 @@ class AlertRepository:
             q = q.where(AlertRow.status == AlertStatus.FIRING.value)
         q = q.order_by(AlertRow.last_seen_at.desc(), AlertRow.id.desc()).limit(limit)
         return [to_record(r) for r in (await self._tx.session.execute(q)).scalars()]
+
+    async def of_incident(self, incident_id: int, *, limit: int) -> list[AlertRecord]:
+        """The first alerts of an incident, oldest first (what diagnostics look at)."""
+        q = select(AlertRow).where(AlertRow.incident_id == incident_id).order_by(AlertRow.id).limit(limit)
+        return [to_record(r) for r in (await self._tx.session.execute(q)).scalars()]

@@ -57,6 +57,7 @@ def to_incident(row: IncidentRow, roles: dict[Role, list[str]] | None = None) ->
         alertnames=list(row.alertnames or []), regions=list(row.regions or []), alert_count=row.alert_count,
         alerts_firing=row.alerts_firing, roles=roles or {}, declare_key=row.declare_key,
         alerts_unannounced=row.alerts_unannounced, last_alert_at=row.last_alert_at, updated_at=row.updated_at,
+        runbook=row.runbook, root_cause=row.root_cause, root_cause_hypothesis=row.root_cause_hypothesis,
     )  # fmt: skip
 
 
@@ -72,7 +73,8 @@ def row_values(inc: Incident) -> dict[str, Any]:
         "group_key": inc.group_key, "services": list(inc.services), "alertnames": list(inc.alertnames),
         "regions": list(inc.regions), "alert_count": inc.alert_count, "alerts_firing": inc.alerts_firing,
         "alerts_unannounced": inc.alerts_unannounced, "last_alert_at": inc.last_alert_at,
-        "updated_at": inc.updated_at,
+        "updated_at": inc.updated_at, "runbook": inc.runbook, "root_cause": inc.root_cause,
+        "root_cause_hypothesis": inc.root_cause_hypothesis,
     }  # fmt: skip
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base
@@ -45,6 +45,9 @@ class IncidentRow(Base):
     alerts_unannounced: Mapped[int] = mapped_column(default=0)
     last_alert_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    runbook: Mapped[str | None] = mapped_column(String(80))
+    root_cause: Mapped[str | None] = mapped_column(Text)
+    root_cause_hypothesis: Mapped[str | None] = mapped_column(String(40))
 
 
 class RoleRow(Base):
@@ -226,3 +229,25 @@ class ChatPostRow(Base):
     channel_id: Mapped[str] = mapped_column(String(32))
     ts: Mapped[str] = mapped_column(String(32))
     posted_at: Mapped[datetime]
+
+
+class HypothesisRow(Base):
+    """A hypothesis of an incident, re-scored by each diagnosis, confirmed or rejected by people."""
+
+    __tablename__ = "hypotheses"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(250))
+    service: Mapped[str | None] = mapped_column(String(253))
+    cause: Mapped[str] = mapped_column(String(40))
+    runbook: Mapped[str | None] = mapped_column(String(80))
+    origin: Mapped[str] = mapped_column(String(16))
+    prior: Mapped[float] = mapped_column(Float)
+    posterior: Mapped[float] = mapped_column(Float)
+    rank: Mapped[int | None]
+    status: Mapped[str] = mapped_column(String(12))
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    scored_at: Mapped[datetime]

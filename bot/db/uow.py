@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.alert_repo import AlertRepository
+from bot.db.hypothesis_repo import HypothesisRepository
 from bot.db.incident_repo import IncidentRepository
 from bot.db.silence_repo import SilenceRepository
 from bot.db.sqlite_inline import InlineConnection
@@ -86,6 +87,7 @@ class Tx:
         self._incidents: IncidentRepository | None = None
         self._alerts: AlertRepository | None = None
         self._silences: SilenceRepository | None = None
+        self._hypotheses: HypothesisRepository | None = None
 
     @property
     def incidents(self) -> IncidentRepository:
@@ -107,6 +109,13 @@ class Tx:
         if self._silences is None:
             self._silences = SilenceRepository(self)
         return self._silences
+
+    @property
+    def hypotheses(self) -> HypothesisRepository:
+        """The kept hypotheses of incidents."""
+        if self._hypotheses is None:
+            self._hypotheses = HypothesisRepository(self)
+        return self._hypotheses
 
     async def save(self, incident: Incident, events: Sequence[NewEvent] = ()) -> list[Event]:
         """Write the aggregate's changes and append its events; the events stored."""

@@ -135,7 +135,7 @@ def triage_card(
         acknowledged_at=incident.acknowledged_at,
         resolved_at=incident.resolved_at,
         summary=incident.summary,
-        runbook=runbook,
+        runbook=runbook or incident.runbook,
         human_control=incident.human_control,
     )
 

@@ -24,6 +24,9 @@ class EventKind(StrEnum):
     ALERTS_UPDATED = "alerts.updated"
     ALERTS_RESOLVED = "alerts.resolved"
     ALL_ALERTS_RESOLVED = "alerts.all_resolved"
+    DIAGNOSIS_REQUESTED = "diagnosis.requested"
+    HYPOTHESIS_CONFIRMED = "hypothesis.confirmed"
+    HYPOTHESIS_REJECTED = "hypothesis.rejected"
 
 
 # Events that change what the triage card shows.

@@ -57,6 +57,7 @@ class Evidence:
     likelihood_ratio: float = 1.0
     detail: str = ""  # a sentence for people: "error ratio 0.12 > 0.05", "timed out after 2 s"
     source: str = "promql"  # promql | cloudwatch_metric | cloudwatch_logs | scan
+    expr: str | None = None  # the PromQL that graphs it, when it is not `query` itself (scan evidence)
 
     def __post_init__(self) -> None:
         lr = self.likelihood_ratio
@@ -68,6 +69,13 @@ class Evidence:
             raise ValueError("supporting evidence has a likelihood ratio above 1")
         if self.verdict is Verdict.CONTRADICTS and lr >= 1.0:
             raise ValueError("contradicting evidence has a likelihood ratio below 1")
+
+    @property
+    def graph(self) -> str | None:
+        """The PromQL to graph this evidence with, if any."""
+        if self.expr:
+            return self.expr
+        return self.query if self.source == "promql" else None
 
     @classmethod
     def inconclusive(

@@ -155,6 +155,9 @@ class Incident:
     alerts_unannounced: int = 0
     last_alert_at: datetime | None = None
     updated_at: datetime | None = None
+    runbook: str | None = None  # the best-matching runbook's id (set by the diagnosis)
+    root_cause: str | None = None  # the confirmed hypothesis, as the timeline names it (bot.domain.root_cause)
+    root_cause_hypothesis: str | None = None
 
     @property
     def commander(self) -> str | None:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.domain.cards import Button, Card
+from bot.domain.hypothesis_cards import Chart
 from bot.domain.metrics import Series
 from bot.domain.runbook import Query
 from bot.domain.text import Text
@@ -133,6 +134,20 @@ class ChatRoom(Protocol):
 
     async def delete_message(self, channel_id: str, ts: str) -> None:
         """Delete one of the bot's own messages (a message already gone is not an error)."""
+        ...
+
+    async def upload_image(
+        self, channel_id: str, *, thread_ts: str, filename: str, content: bytes, title: str, alt_text: str
+    ) -> str:
+        """Share an image in a message's thread; return the file's id."""
+        ...
+
+
+class ChartRenderer(Protocol):
+    """Draws a chart view model as an image (the PNG of a hypothesis card)."""
+
+    def render(self, chart: Chart) -> bytes:
+        """The chart as PNG bytes (CPU-bound: callers run it in a worker thread)."""
         ...
 
 

@@ -12,6 +12,7 @@ from bot.domain.policy import DEFAULT_SLA, SlaTargets
 from bot.domain.ports import Clock
 from bot.domain.severity import SeverityRuleLike
 from bot.redact import Redactor
+from bot.services.diagnosis_deps import DiagnosisDeps
 from bot.services.uow import Database
 
 
@@ -52,3 +53,4 @@ class Deps:
     # Applied to what the use cases send out as names (channel names); the composition root gives the
     # configured redactor (with the secrets' values), the default still catches secret-looking text.
     redact: Callable[[str], str] = field(default_factory=Redactor)
+    diagnosis: DiagnosisDeps = field(default_factory=DiagnosisDeps)

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from bot.domain.events import Event, NewEvent
 from bot.domain.incident import Incident
+from bot.domain.root_cause import StoredHypothesis
 
 
 class Conflict(Exception):
@@ -165,6 +166,26 @@ class Alerts(Protocol):
         """Alerts below the declare threshold waiting for a human look, newest first."""
         ...
 
+    async def of_incident(self, incident_id: int, *, limit: int) -> list[AlertRecord]:
+        """The first alerts of an incident, oldest first."""
+        ...
+
+
+class Hypotheses(Protocol):
+    """The kept hypotheses of incidents (bot.domain.root_cause)."""
+
+    async def of_incident(self, incident_id: int) -> list[StoredHypothesis]:
+        """Every hypothesis kept for an incident (in no particular order)."""
+        ...
+
+    async def get(self, hypothesis_id: str, *, lock: bool = False) -> StoredHypothesis | None:
+        """One hypothesis by id."""
+        ...
+
+    async def save(self, hypotheses: Sequence[StoredHypothesis]) -> None:
+        """Insert new hypotheses and write the changes of known ones."""
+        ...
+
 
 class Silences(Protocol):
     """API silences."""
@@ -202,6 +223,11 @@ class UnitOfWork(Protocol):
     @property
     def silences(self) -> Silences:
         """The API silences."""
+        ...
+
+    @property
+    def hypotheses(self) -> Hypotheses:
+        """The kept hypotheses."""
         ...
 
     async def save(self, incident: Incident, events: Sequence[NewEvent] = ()) -> list[Event]:

@@ -112,6 +112,9 @@ def incident_fields(i: Incident) -> dict[str, Any]:
         "human_control": i.human_control,
         "group_key": i.group_key,
         "alertnames": list(i.alertnames),
+        "runbook": i.runbook,
+        "root_cause": i.root_cause,
+        "root_cause_hypothesis": i.root_cause_hypothesis,
     }
 
 

@@ -1,4 +1,5 @@
-"""Card buttons: Acknowledge, I'm commander, Change severity, Resolve (and later ones)."""
+"""Card buttons: Acknowledge, I'm commander, Change severity, Resolve; Confirm / Reject a hypothesis (and later
+ones)."""
 
 from __future__ import annotations
 
@@ -6,19 +7,15 @@ from typing import Any
 
 from bot.domain.incident import Severity
 from bot.domain.text import Text
-from bot.services import incidents
+from bot.services import hypotheses, incidents
 from bot.services.errors import BadRequest, IncidentNotOpen
 from bot.services.incidents import Outcome
 from handlers.slack.context import SlackContext
 from handlers.slack.ids import ActionId
 from handlers.slack.replies import error_text
 
-LATER = (
-    ActionId.HYPOTHESIS_CONFIRM,
-    ActionId.HYPOTHESIS_REJECT,
-    ActionId.ACTION_APPROVE,
-    ActionId.ACTION_REJECT,
-)
+LATER = (ActionId.ACTION_APPROVE, ActionId.ACTION_REJECT)
+HYPOTHESIS = (ActionId.HYPOTHESIS_CONFIRM, ActionId.HYPOTHESIS_REJECT)
 
 
 def register(app: Any, ctx: SlackContext) -> None:
@@ -44,7 +41,7 @@ def register(app: Any, ctx: SlackContext) -> None:
             text=":construction: Not available yet in this version.",
         )
 
-    for action_id in (ActionId.ACK, ActionId.LEAD, ActionId.SEVERITY, ActionId.RESOLVE):
+    for action_id in (ActionId.ACK, ActionId.LEAD, ActionId.SEVERITY, ActionId.RESOLVE, *HYPOTHESIS):
         app.action(action_id.value)(on_click)
     for action_id in LATER:
         app.action(action_id.value)(later)
@@ -63,6 +60,9 @@ async def click(ctx: SlackContext, action: dict[str, Any], user: str) -> Outcome
     ref = str(action.get("value") or "")
     if not ref:
         raise BadRequest("this button carries no incident reference")
+    if action_id in HYPOTHESIS:  # the value is the hypothesis' id; its card is updated by the diagnosis reactor
+        confirm = action_id == ActionId.HYPOTHESIS_CONFIRM.value
+        return await hypotheses.judge_hypothesis(deps, hypothesis_id=ref, confirm=confirm, actor=user)
     if action_id == ActionId.ACK.value:
         return await incidents.acknowledge(deps, ref=ref, actor=user)
     if action_id == ActionId.LEAD.value:

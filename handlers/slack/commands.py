@@ -70,10 +70,15 @@ COMMANDS = CommandTable(
         ),
         Subcommand("timeline", "the timeline so far", verbs.timeline),
         Subcommand("resolve", "resolve", verbs.resolve, usage="[summary]"),
+        Subcommand(
+            "hypotheses",
+            "the hypotheses and their evidence (`--refresh`: diagnose again)",
+            verbs.list_hypotheses,
+            usage="[--refresh]",
+        ),
+        Subcommand("runbook", "the matched runbook, or one by id", verbs.runbook, usage="[id]"),
         Subcommand("help", "this list", show_help, aliases=("?",)),
         # Announced in DESIGN.md, not built yet: they parse, answer "not available yet" and show as coming soon.
-        Subcommand("hypotheses", "the hypotheses and their evidence", None),
-        Subcommand("runbook", "the matched runbook", None, usage="[id]"),
         Subcommand("approve", "approve a remediation", None, usage="<action-id>"),
         Subcommand("page", "page someone", None, usage="<@user|team> [message]"),
         Subcommand("escalate", "escalate", None, usage="[reason]"),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from bot.domain.incident import Severity
 from bot.domain.text import ChannelLink, Text
-from bot.services import incidents
+from bot.services import hypotheses, incidents
 from bot.services.incidents import Outcome
 from handlers.slack.ids import COMMAND
 from handlers.slack.invocation import Invocation
 from handlers.slack.render import declare_modal, list_text, status_text, timeline_text, update_modal
+from handlers.slack.render_hypotheses import hypotheses_text, runbook_text
 
 
 def outcome_text(out: Outcome) -> Text:
@@ -119,6 +120,28 @@ async def resolve(call: Invocation) -> Text:
     return outcome_text(
         await incidents.resolve(call.deps, ref=await call.ref(), actor=call.user, summary=call.parsed.rest)
     )
+
+
+async def list_hypotheses(call: Invocation) -> Text:
+    """`hypotheses [--refresh]`: the hypotheses and their evidence; `--refresh` re-runs the diagnosis."""
+    ref = await call.ref()
+    words = call.parsed.rest.split()
+    if words and words[0] in ("--refresh", "refresh"):
+        out = await hypotheses.request_diagnosis(call.deps, ref=ref, actor=call.user, request_key=call.request_key)
+        return outcome_text(out)
+    if words:
+        return Text.of(":warning: usage: `", COMMAND, " hypotheses [--refresh]`")
+    incident, found = await hypotheses.hypotheses_of(call.deps, ref=ref)
+    return hypotheses_text(incident, found, enabled=call.deps.diagnosis.enabled)
+
+
+async def runbook(call: Invocation) -> Text:
+    """`runbook [id]`: a runbook by id, else the incident's best match."""
+    wanted = call.parsed.rest.strip()
+    if wanted:
+        return runbook_text(hypotheses.find_runbook(call.deps, wanted))
+    ref = await call.ref()
+    return runbook_text(await hypotheses.runbook_of(call.deps, ref=ref), matched_for=ref)
 
 
 async def not_yet(call: Invocation) -> str:

@@ -16,11 +16,12 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from bot.domain.cards import Button, Card
 from bot.domain.ports import ChannelInfo, ChatError, ChatMessage, ChatRefused, NameTaken
 from bot.domain.text import Text
-from integrations.slack_rooms import mrkdwn
+from integrations.slack_rooms import blocks_hypotheses, mrkdwn
 from integrations.slack_rooms.blocks import render_card, text_blocks
 from integrations.slack_rooms.pacing import Pacer
 
 log = logging.getLogger("warroom.slack")
+_RENDERERS = (blocks_hypotheses.hypothesis_card,)  # imported for its @renders registration
 
 # Every Web API method this adapter calls, with the bot scope it needs (checked against app-manifest.yml).
 REQUIRED_SCOPES: dict[str, str] = {
@@ -34,6 +35,8 @@ REQUIRED_SCOPES: dict[str, str] = {
     "chat.update": "chat:write",
     "chat.delete": "chat:write",
     "pins.add": "pins:write",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
 }
 IGNORED_INVITE_ERRORS = {"already_in_channel", "cant_invite_self"}
 TOPIC_MAX = 250
@@ -289,6 +292,24 @@ class SlackChatRoom:
         except ChatError as exc:
             if exc.code != "message_not_found":
                 raise
+
+    async def upload_image(
+        self, channel_id: str, *, thread_ts: str, filename: str, content: bytes, title: str, alt_text: str
+    ) -> str:
+        """files_upload_v2 (getUploadURLExternal, the bytes, completeUploadExternal) into a message's thread."""
+        resp = await self._call(
+            "files.completeUploadExternal",
+            self.client.files_upload_v2,
+            channel_id,
+            channel=channel_id,
+            thread_ts=thread_ts,
+            filename=filename,
+            content=content,
+            title=mrkdwn.cut(mrkdwn.plain_text(title), 250),
+            alt_txt=mrkdwn.cut(mrkdwn.plain_text(alt_text), 1000),
+        )
+        files: list[dict[str, Any]] = resp.get("files") or []
+        return str(files[0].get("id")) if files else ""
 
 
 def validated(blocks: list[Block]) -> list[dict[str, Any]]:

@@ -44,6 +44,17 @@ class FakeMessage:
 
 
 @dataclass
+class FakeUpload:
+    channel_id: str
+    thread_ts: str
+    filename: str
+    content: bytes
+    title: str
+    alt_text: str
+    file_id: str
+
+
+@dataclass
 class FakeChannel:
     id: str
     name: str
@@ -65,6 +76,7 @@ class FakeChatRoom:
         self.failures: list[ChatError] = []
         self.calls: list[str] = []
         self.searches: list[tuple[str, str, datetime]] = []
+        self.uploads: list[FakeUpload] = []
 
     def fail_next(self, *errors: ChatError) -> None:
         self.failures.extend(errors)
@@ -168,6 +180,15 @@ class FakeChatRoom:
             if m.ts == ts:
                 return ChatMessage(m.ts, m.user, m.text)
         return None
+
+    async def upload_image(
+        self, channel_id: str, *, thread_ts: str, filename: str, content: bytes, title: str, alt_text: str
+    ) -> str:
+        self._call("upload_image")
+        assert any(m.ts == thread_ts for m in self.channels[channel_id].messages), "no such thread"
+        file_id = f"F{next(self._ids):04d}"
+        self.uploads.append(FakeUpload(channel_id, thread_ts, filename, content, title, alt_text, file_id))
+        return file_id
 
     def render(self, text: Text | str) -> str:
         return readable(text)

@@ -43,6 +43,7 @@ class Call:
 GUARDED = [
     Call("GET", "/api/v1/incidents", "/api/v1/incidents", 200),
     Call("GET", "/api/v1/incidents/{ref}", "/api/v1/incidents/INC-20261123-999", 404),
+    Call("GET", "/api/v1/incidents/{ref}/hypotheses", "/api/v1/incidents/INC-20261123-999/hypotheses", 404),
     Call("GET", "/api/v1/review", "/api/v1/review", 200),
     Call("GET", "/api/v1/silences", "/api/v1/silences", 200),
     Call("POST", "/api/v1/silences", "/api/v1/silences", 201, {"matchers": {"service": "api"}, "duration_minutes": 5}),

@@ -10,6 +10,9 @@ import httpx
 import pytest
 
 from bot.clock import ManualClock
+from bot.domain.causes import Cause
+from bot.domain.hypotheses import Evidence, Verdict
+from bot.domain.root_cause import StoredHypothesis
 from bot.redact import Redactor
 from bot.services import alerts, incidents
 from bot.services.deps import Deps
@@ -55,6 +58,12 @@ async def test_no_answer_of_the_api_carries_a_secret(app):
     await incidents.add_note(deps, ref=ref, actor="U0ALICE", text=f"the token is {API_TOKEN}")
     async with deps.store.transaction() as tx:  # a room named before slugs were made from redacted titles
         (await tx.incident_row(ref, lock=True)).channel_name = f"inc-20261123-{API_TOKEN}"
+        incident = await tx.incidents.get(ref)
+        evidence = Evidence(f'up{{token="{API_TOKEN}"}}', Verdict.SUPPORTS, 1.0, 0.5, 4.0, summary)
+        await tx.hypotheses.save(
+            [StoredHypothesis("h-1", incident.id, f"{API_TOKEN} broke", API_TOKEN, Cause.OTHER, 0.2, 0.5, (evidence,),
+                              deps.clock.now(), rank=1)]
+        )  # fmt: skip
     transport = httpx.ASGITransport(app=asgi, client=("127.0.0.1", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080", headers=AUTH) as c:
         created = await c.post(
@@ -72,6 +81,7 @@ async def test_no_answer_of_the_api_carries_a_secret(app):
             for path in (
                 "/api/v1/incidents",
                 f"/api/v1/incidents/{ref}",
+                f"/api/v1/incidents/{ref}/hypotheses",
                 "/api/v1/review",
                 "/api/v1/silences",
             )
@@ -80,8 +90,8 @@ async def test_no_answer_of_the_api_carries_a_secret(app):
         answers["DELETE"] = await c.delete(f"/api/v1/silences/{created.json()['id']}")
         covered = {(r.request.method, r.request.url.path) for r in answers.values()}
     routes = {(m, p) for p, m in served(asgi.routes) if p.startswith("/api/v1/") and p != "/api/v1/openapi.json"}
-    assert {(m, re.sub(r"/(INC-[0-9-]+|[0-9a-f-]{36})$", "/{x}", p)) for m, p in covered} == {
-        (m, re.sub(r"\{[a-z]+\}$", "{x}", p)) for m, p in routes
+    assert {(m, re.sub(r"/(INC-[0-9-]+|[0-9a-f-]{36})(?=/|$)", "/{x}", p)) for m, p in covered} == {
+        (m, re.sub(r"\{[a-z]+\}", "{x}", p)) for m, p in routes
     }, "every route of the API is checked here"
     for path, r in answers.items():
         assert r.status_code in (200, 201), (path, r.text)
@@ -93,6 +103,8 @@ async def test_no_answer_of_the_api_carries_a_secret(app):
     assert inc["channel_name"] == "inc-20261123-[redacted]"
     assert inc["title"] == "password=[redacted] [redacted-aws-key] [redacted-email] gnp.exe"
     assert any(e["text"] == "the token is [redacted]" for e in inc["timeline"])
+    [h] = answers[f"/api/v1/incidents/{ref}/hypotheses"].json()["hypotheses"]
+    assert h["service"] == "[redacted]" and h["title"] == "[redacted] broke"
     [queued] = answers["/api/v1/review"].json()["alerts"]
     assert queued["annotations"]["summary"] == "ticket [redacted]"
     assert answers["/api/v1/silences"].json()["silences"][0]["comment"] == "by [redacted]"

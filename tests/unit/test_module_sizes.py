@@ -8,16 +8,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("bot", "handlers", "integrations")  # the Slack emulator (integrations/local_workspace) included
 MODULE_MAX, FUNCTION_MAX = 400, 60
-# "path" or "path:function" -> why it may stay bigger. Issue 11's diagnostics landed while issue 10 was under
-# way and are still being worked on by their own branch; they are split there, not under it.
-ISSUE_11 = "issue 11 (diagnostics), still in progress on its own branch: split there"
-EXCEPTIONS: dict[str, str] = {
-    "bot/domain/neighbourhood.py": ISSUE_11,
-    "bot/domain/neighbourhood.py:scan_queries": ISSUE_11,
-    "bot/domain/neighbourhood.py:scan": ISSUE_11,
-    "bot/services/diagnostics.py": ISSUE_11,
-    "bot/services/diagnostics.py:diagnose": ISSUE_11,
-}
+# "path" or "path:function" -> why it may stay bigger.
+EXCEPTIONS: dict[str, str] = {}
 
 
 def sources() -> list[Path]:

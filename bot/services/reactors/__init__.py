@@ -3,9 +3,11 @@ effects through a port. The composition root adds an instance of each to the Rea
 
 - `war_room.py`: opens the incident's chat room and keeps its card, topic and timeline current.
 - `announcer.py`: tells the announcements channel about new incidents, severity changes and resolutions.
+- `diagnosis.py`: runs the diagnostics and keeps one hypothesis card per hypothesis in the war room.
 """
 
 from bot.services.reactors.announcer import Announcer
+from bot.services.reactors.diagnosis import DiagnosisReactor
 from bot.services.reactors.war_room import WarRoomReactor
 
-__all__ = ["Announcer", "WarRoomReactor"]
+__all__ = ["Announcer", "DiagnosisReactor", "WarRoomReactor"]

@@ -20,7 +20,9 @@ from bot.services.uow import Conflict
 MAX_NAME_TRIES = 20
 # Bookkeeping the room does not show as lines: its own opening, and alert counts (those reach the card
 # through the coalesced card refreshes).
-SKIPPED = frozenset({EventKind.ROOM_OPENED, EventKind.ALERTS_UPDATED, EventKind.ALERTS_RESOLVED})
+SKIPPED = frozenset(
+    {EventKind.ROOM_OPENED, EventKind.ALERTS_UPDATED, EventKind.ALERTS_RESOLVED, EventKind.DIAGNOSIS_REQUESTED}
+)
 CARD_CHANGING_KINDS = frozenset(k.value for k in CARD_CHANGING)
 
 
