@@ -1,7 +1,7 @@
 """hypotheses: the hypotheses of each incident (re-scored, confirmed, rejected); the incident's matched runbook
 and confirmed root cause
 
-Revision ID: 0007_hypotheses
+Revision ID: 0008_hypotheses
 Revises: 0007_announcer_deliveries
 Create Date: 2026-12-04 10:00:00
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = "0007_hypotheses"
+revision: str = "0008_hypotheses"
 down_revision: str | None = "0007_announcer_deliveries"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
