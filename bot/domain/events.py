@@ -24,6 +24,7 @@ class EventKind(StrEnum):
     ALERTS_UPDATED = "alerts.updated"
     ALERTS_RESOLVED = "alerts.resolved"
     ALL_ALERTS_RESOLVED = "alerts.all_resolved"
+    TICKET_FILED = "incident.ticket_filed"
 
 
 # Events that change what the triage card shows.
@@ -34,6 +35,7 @@ CARD_CHANGING: frozenset[EventKind] = frozenset(
         EventKind.STATUS_CHANGED,
         EventKind.ROLE_ASSIGNED,
         EventKind.RESOLVED,
+        EventKind.TICKET_FILED,
     }
 )
 
