@@ -93,7 +93,7 @@ def _local_routes(local: LocalSlack) -> list[BaseRoute]:
 
 def build_core(settings: Settings, config: AppConfig, clock: Clock) -> Core:
     """The store, the redactor, the counters, the shared HTTP client, and what the use cases need."""
-    redactor = Redactor(settings.secret_values())
+    redactor = Redactor(settings.secret_values(), ips=config.redaction.ip_addresses)
     store = Store.from_url(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     deps = Deps(store=store, clock=clock, sla=_sla(config), alerts=alert_policy(config), redact=redactor)
     return Core(settings, config, clock, redactor, Telemetry(), store, deps, SharedHttp(timeout=10.0))

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -211,6 +211,13 @@ class CloudWatchConfig(_Section):
         return topics
 
 
+class RedactionConfig(_Section):
+    """What the redactor hides besides secrets, emails, phone numbers and card numbers: IP addresses `none`,
+    `public` (default: private, loopback and link-local addresses name infrastructure) or `all`."""
+
+    ip_addresses: Literal["none", "public", "all"] = "public"
+
+
 class AppConfig(_Section):
     """The whole rules file (`warroom.yml`); every section has defaults."""
 
@@ -224,6 +231,7 @@ class AppConfig(_Section):
     silences: list[Silence] = Field(default_factory=list)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     cloudwatch: CloudWatchConfig = Field(default_factory=CloudWatchConfig)
+    redaction: RedactionConfig = Field(default_factory=RedactionConfig)
 
     _source: Path | None = PrivateAttr(default=None)
 
