@@ -44,16 +44,14 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 [redacted]"),
     (re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?basic)\s+[A-Za-z0-9+/=]{6,}"), r"\1 [redacted]"),
     (re.compile(r"(discord(?:app)?\.com/api/webhooks/\d+/)[A-Za-z0-9._-]+"), r"\1[redacted]"),
-    (
-        re.compile(
-            rf"(?i)\b([A-Za-z0-9_.-]*?(?:{_NAMES_OF_KEYS}))([\"']?\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&\"'}}]+)"
-        ),
-        r"\1\2[redacted]",
+    (  # `password=x`, `db_password: x`, `"api_key": "x"`, `MY_API_KEY=x` (a name ending in a secret's name)
+        re.compile(rf"(?i)(?<![A-Za-z0-9])((?:{_NAMES_OF_KEYS})[\"']?\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&\"'}}]+)"),
+        r"\1[redacted]",
     ),
     (re.compile(r"(?i)(://[^/\s:@]*:)[^@\s/]+@"), r"\1[redacted]@"),
     (
         re.compile(
-            r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z][A-Za-z0-9-]*\b"
+            r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,253}[A-Za-z0-9])?\.[A-Za-z][A-Za-z0-9-]*\b"
         ),
         "[redacted-email]",
     ),

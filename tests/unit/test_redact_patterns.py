@@ -8,6 +8,7 @@ import base64
 import ipaddress
 import json
 import string
+import time
 
 import pytest
 from hypothesis import assume, given
@@ -232,3 +233,17 @@ def test_table_of_innocent_text(text):
 
 def test_ipaddress_agrees_on_the_examples():
     assert ipaddress.ip_address("8.8.8.8").is_global and not ipaddress.ip_address("10.0.0.5").is_global
+
+
+@pytest.mark.parametrize(
+    "unit",
+    ["a", "1.", "aB3+/", "1", "1 ", "ab:", "+1 ", "password_hint_", "a-", "a@", "1:", "a.", "4111 ", "eyJa.", "x:y@",
+     "password=", "a@b.", "1.1.1.1 ", "(415) ", "://a:", "bearer ", "1-"],
+)  # fmt: skip
+def test_redaction_takes_linear_time_on_pathological_text(unit):
+    """16 KB (a log line's cap) of a repeated shape: each pattern scans it in bounded steps (a lazy prefix before
+    the names of secrets took 30 s on `1.1.1.`; an unbounded email local part was quadratic)."""
+    text = (unit * (16_000 // len(unit) + 1))[:16_000]
+    started = time.perf_counter()
+    Redactor(["configured-secret-value"])(text)
+    assert time.perf_counter() - started < 1.0
