@@ -3,7 +3,8 @@
 The client is made on first use (its construction asks `serverInfo`), with `max_retries=0`: retries and their
 timing belong to the outbox and the circuit breaker, not to a sleep inside a thread. Errors become the port's:
 unavailable (no answer, timeouts, 429, 5xx; `Retry-After` kept) or refused (any other 4xx). A `JIRAError` is
-never turned into text: its `str()` lists the request headers, the `Authorization` header among them. Every
+never turned into text: its `str()` can list the request's headers (`Authorization` among them) and the
+answer's headers and body. Every
 string sent passes `redact` once more (the tracker's last line; the core redacts before rendering).
 """
 
@@ -18,7 +19,6 @@ from typing import Any, TypeVar
 import requests
 from jira import JIRA, JIRAError
 
-from bot.domain.incident import Severity
 from bot.domain.outbound import Attachment, TicketDraft, TrackerRefused, TrackerUnavailable
 from bot.domain.text import Text
 from bot.worker_threads import WorkerThreads
@@ -44,6 +44,11 @@ class JiraOptions:
     services_field: str | None = None
     fields: Mapping[str, Any] = field(default_factory=dict)
     timeout: float = 10.0
+
+
+def _jql(value: str) -> str:
+    """A JQL string literal."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _label(value: str) -> str:
@@ -114,7 +119,7 @@ class JiraTracker:
 
     async def find(self, label: str) -> str | None:
         """The key of the newest ticket of the project carrying `label`."""
-        jql = f'project = "{self.options.project}" AND labels = "{_label(label)}" ORDER BY created DESC'
+        jql = f"project = {_jql(self.options.project)} AND labels = {_jql(_label(label))} ORDER BY created DESC"
 
         def search(j: JIRA) -> str | None:
             found = j.search_issues(jql, maxResults=1, fields="key", json_result=True, validate_query=False)
@@ -161,7 +166,12 @@ class JiraTracker:
 
     async def close(self) -> None:
         """Wait for the calls in flight, then close the client's connections."""
-        await self.threads.close(lambda: self._client.close() if self._client is not None else None)
+
+        def finish() -> None:
+            if self._client is not None:
+                self._client.close()  # type: ignore[no-untyped-call]
+
+        await self.threads.close(finish)
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -200,17 +210,13 @@ class JiraTracker:
         status = exc.status_code
         said = self.redact(str(exc.text or ""))[:300]
         message = f"Jira {what}: HTTP {status}" + (f": {said}" if said else "")
-        if status is None or status == 429 or status >= 500 or status == 408:
-            retry_after = None
-            headers = getattr(exc.response, "headers", None) or {}
-            try:
-                retry_after = float(headers.get("Retry-After")) if headers.get("Retry-After") else None
-            except (TypeError, ValueError):
-                retry_after = None
-            return TrackerUnavailable(message, retry_after=retry_after)
+        if status is None or status in (408, 429) or status >= 500:
+            return TrackerUnavailable(message, retry_after=_retry_after(exc))
         return TrackerRefused(message)
 
 
-def severity_of(value: str) -> Severity:
-    """A severity name from the rules file (for the priority mapping's keys)."""
-    return Severity.parse(value)
+def _retry_after(exc: JIRAError) -> float | None:
+    """Seconds from the answer's `Retry-After` header (seconds form), if any."""
+    headers = getattr(exc.response, "headers", None) or {}
+    value = str(headers.get("Retry-After") or "")
+    return float(value) if value.isdigit() else None

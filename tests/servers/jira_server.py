@@ -13,9 +13,12 @@ import json
 import re
 import threading
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import pytest
 
 WORKFLOW = {
     "To Do": [("21", "Start", "In Progress"), ("31", "Done", "Done")],
@@ -135,6 +138,9 @@ class JiraServer:
         if route == "serverInfo":
             return 200, {"baseUrl": self.url, "version": "9.12.0", "versionNumbers": [9, 12, 0],
                          "deploymentType": "Server", "serverTitle": "loopback"}, {}  # fmt: skip
+        if route == "field" and method == "GET":
+            names = ["summary", "description", "labels", "priority", "issuetype", "project", "components", "status"]
+            return 200, [{"id": n, "key": n, "name": n.capitalize(), "custom": False} for n in names], {}
         if route == "search" and method == "GET":
             return 200, self._search(query.get("jql", [""])[0]), {}
         if route == "issue" and method == "POST":
@@ -149,9 +155,13 @@ class JiraServer:
             issue.comments.append(json.loads(body)["body"])
             return 201, {"id": str(next(self._ids)), "body": issue.comments[-1]}, {}
         if sub == "/transitions" and method == "GET":
-            return 200, {"transitions": [{"id": i, "name": n, "to": {"name": to}} for i, n, to in WORKFLOW[issue.status]]}, {}
+            return (
+                200,
+                {"transitions": [{"id": i, "name": n, "to": {"name": to}} for i, n, to in WORKFLOW[issue.status]]},
+                {},
+            )
         if sub == "/transitions" and method == "POST":
-            wanted = json.loads(body)["transition"]["id"]
+            wanted = str(json.loads(body)["transition"]["id"])
             target = next((to for i, _, to in WORKFLOW[issue.status] if i == wanted), None)
             if target is None:
                 return 400, {"errorMessages": [f"transition {wanted} is not valid from {issue.status}"]}, {}
@@ -201,3 +211,13 @@ def _multipart_file(content_type: str, body: bytes) -> tuple[str, bytes]:
         if m:
             return m.group(1).decode(), data.removesuffix(b"\r\n")
     return "", b""
+
+
+@pytest.fixture
+def jira_server() -> Iterator[JiraServer]:
+    """A loopback Jira (project OPS, user bot@example.com, token jira-test-token)."""
+    server = JiraServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
