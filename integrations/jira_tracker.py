@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import requests
 from jira import JIRA, JIRAError
 
-from bot.domain.outbound import Attachment, TicketDraft, TrackerRefused, TrackerUnavailable
+from bot.domain.outbound import Attachment, Link, TicketDraft, TrackerRefused, TrackerUnavailable
 from bot.domain.text import Text
 from bot.worker_threads import WorkerThreads
 from integrations import jira_wiki
@@ -133,9 +133,17 @@ class JiraTracker:
         fields = self._scrub(issue_fields(ticket, self.options))
         return await self._run("create issue", lambda j: str(j.create_issue(fields=fields).key))
 
-    async def comment(self, key: str, body: Text | str) -> str:
-        """Add a comment in wiki markup; its id."""
-        markup = self.redact(jira_wiki.render(body))
+    async def update(self, key: str, ticket: TicketDraft) -> None:
+        """Set the summary, the priority and the severity field from the ticket again."""
+        every = issue_fields(ticket, self.options)
+        names = ["summary", self.options.priority_field, self.options.severity_field]
+        fields = self._scrub({k: every[k] for k in names if k and k in every})
+        await self._run("update", lambda j: j.issue(key, fields="summary").update(fields=fields))
+
+    async def comment(self, key: str, body: Text | str, links: Sequence[Link] = ()) -> str:
+        """Add a comment in wiki markup (links after the text, one a line); its id."""
+        markup = jira_wiki.render(body) + "".join(f"\n{jira_wiki.link(x)}" for x in links)
+        markup = self.redact(jira_wiki.cut(markup, jira_wiki.TEXT_MAX))
         return await self._run("comment", lambda j: str(j.add_comment(key, markup).id))
 
     async def transition(self, key: str, names: Sequence[str]) -> str | None:

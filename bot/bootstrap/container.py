@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 
 from bot.background import loops_detail
+from bot.bootstrap.outbound import Outbound
 from bot.config import AppConfig, Settings
 from bot.db.store import Store
 from bot.domain.ports import ChatRoom, Clock
@@ -59,6 +60,7 @@ class Container:
     http: SharedHttp
     local: LocalSlack | None = None
     socket: SocketModeLink | None = None
+    outbound: Outbound = field(default_factory=Outbound)
     _started: bool = False
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
@@ -96,6 +98,7 @@ class Container:
         await self.scheduler.stop()
         await self.heartbeat.stop()  # after the workers: releases what they left in flight, for the others
         await self.http.aclose()
+        await self.outbound.close()
         await self.store.dispose()
         self._started = False
 

@@ -29,6 +29,7 @@ from bot.config.fields import (
     UserId,
     severity_key,
 )
+from bot.config.outbound import DiscordConfig, JiraConfig, LinksConfig
 from bot.domain.incident import Severity
 from bot.domain.policy import DEFAULT_SLA
 from bot.domain.severity import rule_matches
@@ -232,6 +233,9 @@ class AppConfig(_Section):
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     cloudwatch: CloudWatchConfig = Field(default_factory=CloudWatchConfig)
     redaction: RedactionConfig = Field(default_factory=RedactionConfig)
+    links: LinksConfig = Field(default_factory=LinksConfig)
+    jira: JiraConfig = Field(default_factory=JiraConfig)
+    discord: DiscordConfig = Field(default_factory=DiscordConfig)
 
     _source: Path | None = PrivateAttr(default=None)
 

@@ -120,8 +120,12 @@ class TicketTracker(Protocol):
         """File a ticket (carrying `ticket.label`); its key."""
         ...
 
-    async def comment(self, key: str, body: Text | str) -> str:
-        """Add a comment; its id."""
+    async def update(self, key: str, ticket: TicketDraft) -> None:
+        """Bring the ticket's summary, priority and severity up to date (not its description: people edit it)."""
+        ...
+
+    async def comment(self, key: str, body: Text | str, links: Sequence[Link] = ()) -> str:
+        """Add a comment (with links after the text); its id."""
         ...
 
     async def transition(self, key: str, names: Sequence[str]) -> str | None:

@@ -104,6 +104,10 @@ class CircuitBreaker:
             return (self._trial_at + TRIAL_WAIT - now).total_seconds()
         return 0.0
 
+    def is_closed(self, now: datetime) -> bool:
+        """Whether the breaker is closed (calls go out as they come)."""
+        return self.state(now) is BreakerState.CLOSED
+
     def succeeded(self) -> None:
         """A call went through: the far side answers."""
         self._count, self._opened_at, self._trial_at = 0, None, None

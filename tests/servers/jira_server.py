@@ -35,6 +35,7 @@ class Issue:
     status: str = "To Do"
     comments: list[str] = field(default_factory=list)
     attachments: list[tuple[str, bytes]] = field(default_factory=list)
+    updates: int = 0
 
 
 @dataclass
@@ -54,6 +55,7 @@ class JiraServer:
         self.requests: list[Seen] = []
         self.mode = "up"  # "up", "503", "drop"
         self.fail_next: list[int] = []
+        self.fail_on: list[tuple[str, str, int]] = []  # (method, path regex, status): the next such request fails
         self.drop_create_reply = False
         self.lock = threading.Lock()
         self._numbers = itertools.count(1)
@@ -129,6 +131,10 @@ class JiraServer:
         if self.fail_next:
             status = self.fail_next.pop(0)
             return status, {"errorMessages": [f"injected {status}"]}, {}
+        for i, (m, pattern, status) in enumerate(self.fail_on):
+            if m == method and re.search(pattern, path):
+                del self.fail_on[i]
+                return status, {"errorMessages": [], "errors": {"priority": f"injected {status}"}}, {}
         expected = "Basic " + base64.b64encode(f"{self.user}:{self.token}".encode()).decode()
         if headers.get("Authorization") != expected:
             return 401, {"errorMessages": ["You are not authenticated."]}, {}
@@ -151,6 +157,10 @@ class JiraServer:
         issue, sub = self.issues[m.group(1)], m.group(2)
         if sub is None and method == "GET":
             return 200, self._issue_json(issue), {}
+        if sub is None and method == "PUT":
+            issue.fields.update(json.loads(body).get("fields") or {})
+            issue.updates += 1
+            return 204, None, {}
         if sub == "/comment" and method == "POST":
             issue.comments.append(json.loads(body)["body"])
             return 201, {"id": str(next(self._ids)), "body": issue.comments[-1]}, {}
