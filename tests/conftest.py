@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.servers.slack_emulator",
     "tests.servers.alertmanager",
     "tests.servers.jira_server",
+    "tests.servers.discord_server",
 ]

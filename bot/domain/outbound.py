@@ -73,8 +73,9 @@ class NoticeField:
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """One block of a broadcast message (on Discord an embed): coloured by severity, with fields and a link.
-    `image` names an attachment of the same message that the notice shows (a chart)."""
+    """One block of a broadcast message (on Discord an embed): coloured by severity (green once `resolved`), with
+    fields, links and a link on its title. `image` names an attachment of the same message that the notice
+    shows (a chart)."""
 
     identifiers: ClassVar[frozenset[str]] = frozenset()
 
@@ -86,6 +87,8 @@ class Notice:
     at: datetime | None = None
     footer: str | None = None
     image: str | None = None
+    links: tuple[Link, ...] = ()
+    resolved: bool = False
 
 
 class TrackerError(Exception):
