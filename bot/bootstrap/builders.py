@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from bot.bootstrap.chat import SlackApp, SlackSide, build_chat, build_slack_app
 from bot.bootstrap.container import LOCAL_PAGE_PATH, LOCAL_SLACK_PATH, Container, LocalSlack
-from bot.bootstrap.outbound import Outbound, build_outbound, ticket_policy
+from bot.bootstrap.outbound import Outbound, build_outbound, link_templates, ticket_policy
 from bot.clock import SystemClock
 from bot.config import AppConfig, Settings, load_config
 from bot.db.processes import ProcessTable
@@ -33,7 +33,7 @@ from bot.redact import Redactor, install_log_redaction
 from bot.scheduler import Scheduler
 from bot.services.alerts import CARD_REFRESH, note_joined_alerts
 from bot.services.deps import AlertPolicy, Deps
-from bot.services.reactors import Announcer, TicketsReactor, WarRoomReactor
+from bot.services.reactors import Announcer, DiscordAlerts, TicketsReactor, WarRoomReactor
 from bot.services.stats import Telemetry
 from handlers.http import ApiAuth, HttpDeps, create_app
 from handlers.webhooks.common import WebhookAuth
@@ -110,6 +110,10 @@ def build_reactors(
     out = outbound or Outbound()
     if out.tracker is not None:
         registry.add(TicketsReactor(deps, out.tracker, policy=ticket_policy(config)))
+    if out.alerts is not None:
+        d = config.discord
+        registry.add(DiscordAlerts(deps, out.alerts, per_minute=d.messages_per_minute, ping_at=d.ping_at,
+                                   links=link_templates(config)))  # fmt: skip
     return war_room
 
 

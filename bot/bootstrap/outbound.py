@@ -12,7 +12,7 @@ from bot.domain.outbound import Broadcaster, TicketTracker
 from bot.domain.ports import Clock
 from bot.domain.throttle import CircuitBreaker, SlidingWindow
 from bot.redact import Redactor
-from bot.redact_outbound import RedactingTracker
+from bot.redact_outbound import RedactingBroadcaster, RedactingTracker
 from bot.services.tickets import GuardedTracker, LinkTemplates, TicketPolicy
 
 
@@ -73,8 +73,26 @@ def build_tracker(settings: Settings, config: AppConfig, redactor: Redactor, clo
     )  # fmt: skip
 
 
+def build_discord(settings: Settings, config: AppConfig, redactor: Redactor, out: Outbound) -> None:
+    """The Discord alert and reports channels whose webhook URLs are set."""
+    urls = {"alerts": settings.discord_alerts_webhook_url, "reports": settings.discord_reports_webhook_url}
+    if not any(urls.values()):
+        return
+    from integrations.discord_alerts import DiscordWebhook  # discord.py loads only when used
+
+    for which, url in urls.items():
+        if url is None:
+            continue
+        hook = DiscordWebhook(
+            url.get_secret_value(), api_url=settings.discord_api_url, role_id=config.discord.role_id,
+            username=config.discord.username, redact=redactor,
+        )  # fmt: skip
+        setattr(out, which, RedactingBroadcaster(hook, redactor))
+
+
 def build_outbound(settings: Settings, config: AppConfig, redactor: Redactor, clock: Clock) -> Outbound:
     """Every configured outbound channel."""
     out = Outbound()
     build_tracker(settings, config, redactor, clock, out)
+    build_discord(settings, config, redactor, out)
     return out
