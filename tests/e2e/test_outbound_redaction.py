@@ -24,7 +24,9 @@ grouping:
 
 
 @pytest_asyncio.fixture
-async def outbound_bot(tmp_path, slack_workspace, slack_emulator, jira_server: JiraServer, discord_server: DiscordServer):
+async def outbound_bot(
+    tmp_path, slack_workspace, slack_emulator, jira_server: JiraServer, discord_server: DiscordServer
+):
     slack_workspace.rate_limit_scale = None
     settings = bot_settings(
         f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}", slack_emulator.api_url,
@@ -61,5 +63,7 @@ async def test_a_secret_and_an_email_in_alert_labels_reach_no_one(outbound_bot, 
         assert leak not in discord, f"{leak} reached Discord"
     incident = (await bot.http.get(f"/api/v1/incidents/{ref}")).json()
     assert incident["jira_key"] == "OPS-1", "the key shows in the API"
-    card = next(c for c in reversed(ws.calls) if c.method in ("chat.update", "chat.postMessage") and "card-facts" in str(c.args))
+    card = next(
+        c for c in reversed(ws.calls) if c.method in ("chat.update", "chat.postMessage") and "card-facts" in str(c.args)
+    )
     assert "OPS-1" in str(card.args), "and on the triage card"
