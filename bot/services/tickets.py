@@ -28,6 +28,7 @@ from bot.domain.outbound import (
 from bot.domain.ports import Clock
 from bot.domain.text import Mention, Part, Strong, Text
 from bot.domain.throttle import CircuitBreaker, SlidingWindow
+from bot.services.deps import Deps
 
 T = TypeVar("T")
 
@@ -106,6 +107,17 @@ def move_for(event: Event) -> str | None:
         if old in (Status.RESOLVED.value, Status.CLOSED.value) and new in (Status.ACKNOWLEDGED.value,):
             return "reopened"
     return None
+
+
+async def attach_to_ticket(deps: Deps, tracker: TicketTracker, *, ref: str, attachment: Attachment) -> str | None:
+    """Attach a file (the post-mortem) to the incident's ticket: its key, or None while the incident has no ticket
+    yet. Raises the tracker's errors (`TrackerDeferred` while the breaker is open: try again after it)."""
+    async with deps.store.read() as uow:
+        incident = await uow.incidents.get(ref, roles=False)
+    if incident is None or incident.jira_key is None:
+        return None
+    await tracker.attach(incident.jira_key, attachment)
+    return incident.jira_key
 
 
 class GuardedTracker:

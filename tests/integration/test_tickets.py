@@ -11,13 +11,14 @@ from sqlalchemy import select
 from bot.clock import ManualClock
 from bot.db.tables import DeliveryRow
 from bot.domain.incident import Role, Severity, Status
+from bot.domain.outbound import Attachment
 from bot.domain.throttle import CircuitBreaker, SlidingWindow
 from bot.outbox import OutboxWorker, RetryPolicy
 from bot.redact import Redactor
 from bot.redact_outbound import RedactingTracker
 from bot.services import incidents
 from bot.services.reactors import TicketsReactor
-from bot.services.tickets import GuardedTracker
+from bot.services.tickets import GuardedTracker, attach_to_ticket
 from integrations.jira_tracker import JiraOptions, JiraTracker
 from tests.builders import deps_for, sqlite_store
 from tests.servers.jira_server import JiraServer
@@ -140,3 +141,12 @@ async def test_a_refused_create_dead_letters_without_opening_the_breaker(env):
     await env.worker.drain()
     assert await env.deliveries() == [("dead", 1)]
     assert env.guard.breaker.state(env.clock.now()).value == "closed"
+
+
+async def test_a_post_mortem_is_attached_to_the_incidents_ticket_redacted(env):
+    ref = await env.declare()
+    markdown = Attachment("postmortem.md", b"# INC\nasked bob@example.com\n", "text/markdown")
+    assert await attach_to_ticket(env.deps, env.guard, ref=ref, attachment=markdown) is None, "no ticket yet"
+    await env.worker.drain()
+    assert await attach_to_ticket(env.deps, env.guard, ref=ref, attachment=markdown) == "OPS-1"
+    assert env.jira.issues["OPS-1"].attachments == [("postmortem.md", b"# INC\nasked [redacted-email]\n")]
