@@ -17,9 +17,9 @@ from bot.background import Backoff, Sleep, persist
 from bot.claims import ClaimWorker
 from bot.db.store import ClaimedDelivery, Store, new_worker_id
 from bot.domain.ports import Clock
-from bot.plugins import GiveUp, Reactor, ReactorRegistry, RetryLater
+from bot.plugins import GiveUp, Postpone, Reactor, ReactorRegistry, RetryLater
 
-__all__ = ["GiveUp", "OutboxWorker", "Reactor", "RetryLater", "RetryPolicy"]
+__all__ = ["GiveUp", "OutboxWorker", "Postpone", "Reactor", "RetryLater", "RetryPolicy"]
 
 log = logging.getLogger("warroom.outbox")
 
@@ -116,6 +116,10 @@ class OutboxWorker(ClaimWorker[ClaimedDelivery]):
                 await reactor.handle(c.event, attempt=c.attempts)
         except asyncio.CancelledError:
             raise
+        except Postpone as exc:
+            later = self.clock.now() + timedelta(seconds=max(exc.after or 0.0, 0.0))
+            log.debug("delivery of event %s to %s postponed: %s", c.event.id, c.reactor, exc)
+            await self._record(c, f"postponed: {exc}", retry_at=later, attempts=c.attempts - 1)
         except GiveUp as exc:
             self.dead += 1
             log.error("delivery %s to %s dead: %s", c.event.id, c.reactor, exc)
@@ -142,13 +146,18 @@ class OutboxWorker(ClaimWorker[ClaimedDelivery]):
         else:
             await self._record(c, None, retry_at=None)
 
-    async def _record(self, c: ClaimedDelivery, error: str | None, *, retry_at: datetime | None) -> None:
-        """Record the outcome of an attempt, retrying through a database blip (the side effect is done)."""
+    async def _record(
+        self, c: ClaimedDelivery, error: str | None, *, retry_at: datetime | None, attempts: int | None = None
+    ) -> None:
+        """Record the outcome of an attempt, retrying through a database blip (the side effect is done);
+        `attempts` rewrites the count (a postponed delivery did not really try)."""
 
         async def write() -> bool:
             if error is None:
                 return await self.store.complete_delivery(c.id, worker=self.worker_id, now=self.clock.now())
-            await self.store.fail_delivery(c.id, worker=self.worker_id, error=error, retry_at=retry_at)
+            await self.store.fail_delivery(
+                c.id, worker=self.worker_id, error=error, retry_at=retry_at, attempts=attempts
+            )
             return False
 
         try:

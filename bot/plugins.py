@@ -44,6 +44,15 @@ class RetryLater(Exception):
         self.after = after
 
 
+class Postpone(RetryLater):
+    """Raised by a reactor that did not try: the far side is known to be unavailable (its circuit breaker is
+    open) or the reactor's own rate is used up. Retried after `after` seconds without counting an attempt,
+    so an outage of any length delays the side effect but never dead-letters it."""
+
+    def __init__(self, message: str, *, after: float) -> None:
+        super().__init__(message, after=after)
+
+
 class GiveUp(Exception):
     """Raised by a reactor for a permanent failure: dead-letter at once."""
 

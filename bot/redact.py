@@ -13,47 +13,17 @@ from typing import Any, TypeVar
 from bot.domain.cards import Button, Card
 from bot.domain.ports import ChannelInfo, ChatMessage, ChatRoom
 from bot.domain.text import Text, as_text
+from bot.redact_patterns import PATTERNS as PATTERNS
+from bot.redact_patterns import IpMode, scrub
 
 LOG_TEXT_MAX = 16 * 1024
 """Log messages and tracebacks longer than this keep their head and tail only, cut before redaction."""
 
-PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (  # a key without its END line (a cut text) is redacted to the end
-        re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|.*)", re.S),
-        "[redacted-key]",
-    ),
-    (re.compile(r"\bxox[abposre]-[A-Za-z0-9-]{6,}"), "[redacted-slack-token]"),
-    (re.compile(r"\bxapp-[A-Za-z0-9-]{6,}"), "[redacted-slack-token]"),
-    (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "[redacted-aws-key]"),
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), "[redacted-jwt]"),
-    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 [redacted]"),
-    (re.compile(r"(discord(?:app)?\.com/api/webhooks/\d+/)[A-Za-z0-9._-]+"), r"\1[redacted]"),
-    (
-        re.compile(
-            r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|routing[_-]?key)"
-            r"(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&]+)"
-        ),
-        r"\1\2[redacted]",
-    ),
-    (re.compile(r"(?i)(://[^/\s:@]+:)[^@\s/]+@"), r"\1[redacted]@"),
-    (re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"), "[redacted-email]"),
-]
 C = TypeVar("C", bound=Card)
-_CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
+V = TypeVar("V")
 _KEY_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
 _LAST_WORD = re.compile(r"\S+\Z")
 _FIRST_WORD = re.compile(r"\A\S+")
-
-
-def _luhn_ok(digits: str) -> bool:
-    total, alt = 0, False
-    for ch in reversed(digits):
-        d = int(ch)
-        if alt:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-        alt = not alt
-    return total % 10 == 0
 
 
 def _forms(secret: str) -> set[str]:
@@ -64,8 +34,9 @@ def _forms(secret: str) -> set[str]:
 class Redactor:
     """Replaces known secret values and secret-looking or personal data with placeholders."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[str] = (), *, ips: IpMode = "public") -> None:
         self.secrets = sorted({f for s in secrets for f in _forms(s)}, key=len, reverse=True)
+        self.ips: IpMode = ips
 
     def add_secret(self, value: str) -> None:
         """Also redact this exact value (and its escaped form) from now on."""
@@ -80,14 +51,7 @@ class Redactor:
         for s in self.secrets:
             if s in text:
                 text = text.replace(s, "[redacted]")
-        for pattern, repl in PATTERNS:
-            text = pattern.sub(repl, text)
-
-        def card(m: re.Match[str]) -> str:
-            digits = re.sub(r"\D", "", m.group(0))
-            return "[redacted-card]" if 13 <= len(digits) <= 19 and _luhn_ok(digits) else m.group(0)
-
-        return _CARD.sub(card, text)
+        return scrub(text, ips=self.ips)
 
     def text(self, text: Text | str) -> Text:
         """The text with every data part redacted (mentions and links are the bot's own)."""
@@ -118,6 +82,16 @@ class Redactor:
         tuples and nested view models, the data of its Texts (ids pass unchanged: nothing in them matches)."""
         return _redacted(card, self)  # type: ignore[no-any-return]
 
+    def view(self, view: V) -> V:
+        """Any view model (a dataclass: a ticket draft, a notice) redacted like a card: every text in it, except
+        the fields its `identifiers` name."""
+        return _redacted(view, self)  # type: ignore[no-any-return]
+
+    def json(self, value: Any) -> Any:
+        """A JSON-like value with every string in it redacted, keys and values, however deep (the payload of an
+        HTTP API such as PagerDuty's Events API, just before it is sent)."""
+        return _redacted(value, self)
+
 
 def _redacted(value: Any, redact: Callable[[str], str]) -> Any:
     if type(value) is str:  # not a StrEnum (a severity, a status): those are the bot's own words
@@ -126,8 +100,10 @@ def _redacted(value: Any, redact: Callable[[str], str]) -> Any:
         return value.map_data(redact)
     if isinstance(value, tuple | list):
         return type(value)(_redacted(v, redact) for v in value)
+    if isinstance(value, dict):
+        return {_redacted(k, redact): _redacted(v, redact) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        ids = value.identifiers if isinstance(value, Card) else frozenset()
+        ids: frozenset[str] = getattr(value, "identifiers", frozenset())
         changes = {
             f.name: _redacted(getattr(value, f.name), redact) for f in dataclasses.fields(value) if f.name not in ids
         }

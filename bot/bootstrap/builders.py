@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from bot.bootstrap.chat import SlackApp, SlackSide, build_chat, build_slack_app
 from bot.bootstrap.container import LOCAL_PAGE_PATH, LOCAL_SLACK_PATH, Container, LocalSlack
 from bot.bootstrap.diagnosis import build_diagnosis, register_rerun
+from bot.bootstrap.outbound import Outbound, build_outbound, link_templates, ticket_policy
 from bot.clock import SystemClock
 from bot.config import AppConfig, Settings, load_config
 from bot.db.processes import ProcessTable
@@ -33,7 +34,7 @@ from bot.redact import Redactor, install_log_redaction
 from bot.scheduler import Scheduler
 from bot.services.alerts import CARD_REFRESH, note_joined_alerts
 from bot.services.deps import AlertPolicy, Deps
-from bot.services.reactors import Announcer, DiagnosisReactor, WarRoomReactor
+from bot.services.reactors import Announcer, DiagnosisReactor, DiscordAlerts, TicketsReactor, WarRoomReactor
 from bot.services.stats import Telemetry
 from handlers.http import ApiAuth, HttpDeps, create_app
 from handlers.webhooks.common import WebhookAuth
@@ -95,7 +96,7 @@ def _local_routes(local: LocalSlack) -> list[BaseRoute]:
 
 def build_core(settings: Settings, config: AppConfig, clock: Clock) -> Core:
     """The store, the redactor, the counters, the shared HTTP client, and what the use cases need."""
-    redactor = Redactor(settings.secret_values())
+    redactor = Redactor(settings.secret_values(), ips=config.redaction.ip_addresses)
     store = Store.from_url(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     diagnosis, closers = build_diagnosis(settings, config)
     deps = Deps(
@@ -104,13 +105,22 @@ def build_core(settings: Settings, config: AppConfig, clock: Clock) -> Core:
     return Core(settings, config, clock, redactor, Telemetry(), store, deps, SharedHttp(timeout=10.0), closers)
 
 
-def build_reactors(registry: ReactorRegistry, deps: Deps, chat: ChatRoom, config: AppConfig) -> WarRoomReactor:
+def build_reactors(
+    registry: ReactorRegistry, deps: Deps, chat: ChatRoom, config: AppConfig, *, outbound: Outbound | None = None
+) -> WarRoomReactor:
     """Add this process's reactors to the registry, one line each; returns the war room (its card refreshes
     are driven by timers). A new integration is a port, an adapter, a reactor module and a line here."""
     war_room = registry.add(WarRoomReactor(deps, chat, prefix=config.channels.prefix, oncall=list(config.oncall.users)))
     registry.add(Announcer(deps, chat, channel=config.channels.announcements))
     if deps.diagnosis.enabled:
         registry.add(DiagnosisReactor(deps, chat, deps.diagnosis, on_runbook=war_room.refresh))
+    out = outbound or Outbound()
+    if out.tracker is not None:
+        registry.add(TicketsReactor(deps, out.tracker, policy=ticket_policy(config)))
+    if out.alerts is not None:
+        d = config.discord
+        registry.add(DiscordAlerts(deps, out.alerts, per_minute=d.messages_per_minute, ping_at=d.ping_at,
+                                   links=link_templates(config)))  # fmt: skip
     return war_room
 
 
@@ -228,7 +238,8 @@ def build(
     core = build_core(settings, config or load_config(settings.config_path), clock or SystemClock())
     slack = build_chat(settings, core.redactor, core.telemetry, core.clock)
     install_log_redaction(core.redactor)
-    war_room = build_reactors(core.store.reactors, core.deps, slack.chat, core.config)
+    outbound = build_outbound(settings, core.config, core.redactor, core.clock)
+    war_room = build_reactors(core.store.reactors, core.deps, slack.chat, core.config, outbound=outbound)
     workers = build_workers(core, war_room, poll_interval=poll_interval, instance=instance)
     app = build_slack_app(slack, settings, core.deps)
     holder: dict[str, Container] = {}
@@ -237,7 +248,7 @@ def build(
         redactor=core.redactor, telemetry=core.telemetry, chat=slack.chat, slack_client=slack.client, bolt=app.bolt,
         outbox=workers.outbox, scheduler=workers.scheduler, heartbeat=workers.heartbeat,
         app=build_http(core, slack, app, holder, cert_fetcher=cert_fetcher, sns_confirm=sns_confirm),
-        http=core.http, local=slack.local, socket=app.socket, closers=core.closers,
+        http=core.http, local=slack.local, socket=app.socket, closers=core.closers, outbound=outbound,
     )  # fmt: skip
     holder["c"] = container
     return container

@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 
 from bot.background import loops_detail
+from bot.bootstrap.outbound import Outbound
 from bot.config import AppConfig, Settings
 from bot.db.store import Store
 from bot.domain.ports import ChatRoom, Clock
@@ -61,6 +62,7 @@ class Container:
     local: LocalSlack | None = None
     socket: SocketModeLink | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)  # adapters' worker threads, closed last
+    outbound: Outbound = field(default_factory=Outbound)
     _started: bool = False
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
@@ -101,6 +103,7 @@ class Container:
         for close in self.closers:
             await asyncio.to_thread(close)  # waits for its threads' work in flight
         self.closers.clear()
+        await self.outbound.close()
         await self.store.dispose()
         self._started = False
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -30,6 +30,7 @@ from bot.config.fields import (
     UserId,
     severity_key,
 )
+from bot.config.outbound import DiscordConfig, JiraConfig, LinksConfig
 from bot.domain.incident import Severity
 from bot.domain.policy import DEFAULT_SLA
 from bot.domain.severity import rule_matches
@@ -212,6 +213,13 @@ class CloudWatchConfig(_Section):
         return topics
 
 
+class RedactionConfig(_Section):
+    """What the redactor hides besides secrets, emails, phone numbers and card numbers: IP addresses `none`,
+    `public` (default: private, loopback and link-local addresses name infrastructure) or `all`."""
+
+    ip_addresses: Literal["none", "public", "all"] = "public"
+
+
 class AppConfig(_Section):
     """The whole rules file (`warroom.yml`); every section has defaults."""
 
@@ -226,6 +234,10 @@ class AppConfig(_Section):
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     cloudwatch: CloudWatchConfig = Field(default_factory=CloudWatchConfig)
     diagnosis: DiagnosisConfig = Field(default_factory=DiagnosisConfig)
+    redaction: RedactionConfig = Field(default_factory=RedactionConfig)
+    links: LinksConfig = Field(default_factory=LinksConfig)
+    jira: JiraConfig = Field(default_factory=JiraConfig)
+    discord: DiscordConfig = Field(default_factory=DiscordConfig)
 
     _source: Path | None = PrivateAttr(default=None)
 

@@ -21,6 +21,9 @@ _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 _URL_PASSWORD = re.compile(r"(://[^:/@?#]*:)([^@/?#]*)@")
+_DISCORD_WEBHOOK = re.compile(
+    r"^https://[A-Za-z0-9.-]+(?::\d+)?/api(?:/v\d+)?/webhooks/\d{1,20}/[A-Za-z0-9._-]+/?(?:\?.*)?$"
+)
 
 
 def _mask_url_password(url: str) -> str:
@@ -187,6 +190,16 @@ class Settings(BaseSettings):
         """discord.py appends `/webhooks/...` to the base, so drop a trailing slash."""
         _check_http_url(value)
         return value.rstrip("/")
+
+    @field_validator("discord_alerts_webhook_url", "discord_reports_webhook_url")
+    @classmethod
+    def _check_discord_webhook(cls, value: SecretStr | None) -> SecretStr | None:
+        """A Discord webhook URL, whose id and token the bot sends to DISCORD_API_URL (the value is never shown)."""
+        if value is not None and not _DISCORD_WEBHOOK.match(value.get_secret_value()):
+            raise ValueError(
+                "not a Discord webhook URL: expected https://discord.com/api/webhooks/<id>/<token> (value not shown)"
+            )
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -187,10 +187,14 @@ class Store:
         """Mark delivered; False when the claim was lost (lease expired and taken over)."""
         return await self.deliveries.finish(delivery_id, worker=worker, now=now)
 
-    async def fail_delivery(self, delivery_id: int, *, worker: str, error: str, retry_at: datetime | None) -> None:
-        """Reschedule at `retry_at`, or dead-letter the row when `retry_at` is None."""
+    async def fail_delivery(
+        self, delivery_id: int, *, worker: str, error: str, retry_at: datetime | None, attempts: int | None = None
+    ) -> None:
+        """Reschedule at `retry_at`, or dead-letter the row when `retry_at` is None; `attempts` rewrites the
+        count (a postponed delivery)."""
+        values = {} if attempts is None else {"attempts": max(attempts, 0)}
         await self.deliveries.finish(
-            delivery_id, worker=worker, now=retry_at or datetime.now(), error=error, retry_at=retry_at
+            delivery_id, worker=worker, now=retry_at or datetime.now(), error=error, retry_at=retry_at, **values
         )
 
     async def renew_deliveries(self, *, worker: str, ids: list[int], until: datetime) -> set[int]:

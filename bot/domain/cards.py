@@ -81,6 +81,7 @@ class TriageCard(Card):
     runbook: str | None = None
     human_control: bool = False
     severities: tuple[Severity, ...] = field(default=tuple(Severity))
+    ticket: str | None = None
 
     @property
     def marker(self) -> str:
@@ -137,6 +138,7 @@ def triage_card(
         summary=incident.summary,
         runbook=runbook or incident.runbook,
         human_control=incident.human_control,
+        ticket=incident.jira_key,
     )
 
 

@@ -27,6 +27,7 @@ class EventKind(StrEnum):
     DIAGNOSIS_REQUESTED = "diagnosis.requested"
     HYPOTHESIS_CONFIRMED = "hypothesis.confirmed"
     HYPOTHESIS_REJECTED = "hypothesis.rejected"
+    TICKET_FILED = "incident.ticket_filed"
 
 
 # Events that change what the triage card shows.
@@ -37,6 +38,7 @@ CARD_CHANGING: frozenset[EventKind] = frozenset(
         EventKind.STATUS_CHANGED,
         EventKind.ROLE_ASSIGNED,
         EventKind.RESOLVED,
+        EventKind.TICKET_FILED,
     }
 )
 

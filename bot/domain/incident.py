@@ -343,6 +343,17 @@ class Incident:
         """The triage card is in the room."""
         self.card_ts = ts
 
+    def ticket_filed(self, key: str, *, at: datetime) -> list[NewEvent]:
+        """The incident's tracker ticket exists (once: a second key is not recorded)."""
+        if self.jira_key is not None:
+            return []
+        self.jira_key = key
+        return [
+            self._event(
+                EventKind.TICKET_FILED, "warroom", at, f"filed ticket {key}", key=f"ticket:{self.ref}", ticket=key
+            )
+        ]
+
     def room_opened(self, *, at: datetime) -> list[NewEvent]:
         """The war room is ready (once per incident)."""
         payload = {"channel_id": self.channel_id, "channel_name": self.channel_name, "card_ts": self.card_ts}

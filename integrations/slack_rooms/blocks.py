@@ -204,6 +204,8 @@ def _facts(card: TriageCard) -> list[str]:
         fields.append(f"*Blast radius*\n{clip(radius, 500)}")
     if card.runbook:
         fields.append(f"*Runbook*\n{clip(escape(card.runbook), 500)}")
+    if card.ticket:
+        fields.append(f"*Ticket*\n{clip(escape(card.ticket), 100)}")
     return fields
 
 

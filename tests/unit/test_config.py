@@ -759,3 +759,11 @@ def test_check_config_says_public_read_needs_a_token() -> None:
 )
 def test_the_bot_reaches_its_own_emulator_over_loopback(host: str, url: str) -> None:
     assert loopback_url(host, 8080) == url
+
+
+def test_a_discord_webhook_url_is_checked_without_showing_it():
+    with pytest.raises(ValidationError) as bad:
+        settings(DISCORD_ALERTS_WEBHOOK_URL="https://example.com/hooks/secret-token-zzz")
+    assert "not a Discord webhook URL" in str(bad.value) and "secret-token-zzz" not in str(bad.value)
+    ok = settings(DISCORD_REPORTS_WEBHOOK_URL="https://discord.com/api/webhooks/1234/abc-DEF_1.x")
+    assert "abc-DEF_1.x" in ok.secret_values()

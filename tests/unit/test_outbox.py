@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.db.tables import DeliveryRow
 from bot.domain.events import Event
 from bot.domain.incident import Severity
-from bot.outbox import GiveUp, OutboxWorker, RetryLater, RetryPolicy
+from bot.outbox import GiveUp, OutboxWorker, Postpone, RetryLater, RetryPolicy
 from bot.services import incidents
 from tests.builders import ALL_KINDS, deps_for, sqlite_store
 
@@ -156,3 +156,18 @@ def test_retry_policy_delays():
     assert [p.delay(n) for n in (1, 2, 3, 4)] == [1, 2, 4, 8]
     assert p.delay(20) == 60
     assert p.delay(1, retry_after=45) == 45
+
+
+async def test_a_postponed_delivery_counts_no_attempt_and_never_dead_letters(env):
+    deps, worker, rec, _ = env
+    await incidents.declare(deps, title="x", severity=Severity.SEV2, actor="U1")
+    rec.fail_with = [Postpone("breaker open", after=900) for _ in range(5)]  # more than max_attempts (3)
+    for _ in range(5):
+        assert await worker.run_once() == 1
+        assert await statuses(deps.store) == [("rec", "pending", 0)], "postponing is not an attempt"
+        deps.clock.advance(seconds=899)
+        assert await worker.run_once() == 0, "not due before `after`"
+        deps.clock.advance(seconds=1)
+    assert await worker.run_once() == 1
+    assert rec.seen[0][1] == 1, "the first real try is attempt 1"
+    assert await statuses(deps.store) == [("rec", "done", 1)]

@@ -4,10 +4,14 @@ effects through a port. The composition root adds an instance of each to the Rea
 - `war_room.py`: opens the incident's chat room and keeps its card, topic and timeline current.
 - `announcer.py`: tells the announcements channel about new incidents, severity changes and resolutions.
 - `diagnosis.py`: runs the diagnostics and keeps one hypothesis card per hypothesis in the war room.
+- `tickets.py`: one tracker (Jira) ticket per incident, commented and moved as the incident goes.
+- `discord_channel.py`: the Discord alert channel: new incidents, severity changes, resolutions, rate-limited.
 """
 
 from bot.services.reactors.announcer import Announcer
 from bot.services.reactors.diagnosis import DiagnosisReactor
+from bot.services.reactors.discord_channel import DiscordAlerts
+from bot.services.reactors.tickets import TicketsReactor
 from bot.services.reactors.war_room import WarRoomReactor
 
-__all__ = ["Announcer", "DiagnosisReactor", "WarRoomReactor"]
+__all__ = ["Announcer", "DiagnosisReactor", "DiscordAlerts", "TicketsReactor", "WarRoomReactor"]
