@@ -17,12 +17,14 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from bot.bootstrap.chat import SlackApp, SlackSide, build_chat, build_slack_app
 from bot.bootstrap.container import LOCAL_PAGE_PATH, LOCAL_SLACK_PATH, Container, LocalSlack
+from bot.bootstrap.escalation import build_pager, register_timers, routing_keys
 from bot.clock import SystemClock
 from bot.config import AppConfig, Settings, load_config
+from bot.config.response_rules import response_policy
 from bot.db.processes import ProcessTable
 from bot.db.store import ClaimedTimer, Store, new_worker_id
 from bot.domain.policy import SlaTargets
-from bot.domain.ports import ChatRoom, Clock
+from bot.domain.ports import ChatRoom, Clock, Pager
 from bot.exposure import exposure_problems
 from bot.heartbeat import Heartbeat
 from bot.http_client import SharedHttp
@@ -32,7 +34,7 @@ from bot.redact import Redactor, install_log_redaction
 from bot.scheduler import Scheduler
 from bot.services.alerts import CARD_REFRESH, note_joined_alerts
 from bot.services.deps import AlertPolicy, Deps
-from bot.services.reactors import Announcer, WarRoomReactor
+from bot.services.reactors import Announcer, ClocksReactor, PagingReactor, WarRoomReactor
 from bot.services.stats import Telemetry
 from handlers.http import ApiAuth, HttpDeps, create_app
 from handlers.webhooks.common import WebhookAuth
@@ -55,6 +57,7 @@ class Core:
     store: Store
     deps: Deps
     http: SharedHttp
+    pager_keys: dict[str, str]
 
 
 @dataclass(slots=True)
@@ -79,7 +82,10 @@ def alert_policy(config: AppConfig) -> AlertPolicy:
 
 
 def _sla(config: AppConfig) -> dict[Any, SlaTargets]:
-    return {sev: SlaTargets(t.ack_minutes, t.update_minutes, t.resolve_minutes) for sev, t in config.sla.items()}
+    return {
+        sev: SlaTargets(t.ack_minutes, t.update_minutes, t.resolve_minutes, t.detect_minutes)
+        for sev, t in config.sla.items()
+    }
 
 
 def _local_routes(local: LocalSlack) -> list[BaseRoute]:
@@ -93,17 +99,29 @@ def _local_routes(local: LocalSlack) -> list[BaseRoute]:
 
 def build_core(settings: Settings, config: AppConfig, clock: Clock) -> Core:
     """The store, the redactor, the counters, the shared HTTP client, and what the use cases need."""
-    redactor = Redactor(settings.secret_values())
+    pager_keys = routing_keys(settings, config)
+    redactor = Redactor([*settings.secret_values(), *pager_keys.values()])
     store = Store.from_url(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    deps = Deps(store=store, clock=clock, sla=_sla(config), alerts=alert_policy(config), redact=redactor)
-    return Core(settings, config, clock, redactor, Telemetry(), store, deps, SharedHttp(timeout=10.0))
+    deps = Deps(
+        store=store, clock=clock, sla=_sla(config), alerts=alert_policy(config), redact=redactor,
+        response=response_policy(config),
+    )  # fmt: skip
+    return Core(settings, config, clock, redactor, Telemetry(), store, deps, SharedHttp(timeout=10.0), pager_keys)
 
 
-def build_reactors(registry: ReactorRegistry, deps: Deps, chat: ChatRoom, config: AppConfig) -> WarRoomReactor:
+def build_reactors(
+    registry: ReactorRegistry, deps: Deps, chat: ChatRoom, config: AppConfig, *, pager: Pager | None = None
+) -> WarRoomReactor:
     """Add this process's reactors to the registry, one line each; returns the war room (its card refreshes
     are driven by timers). A new integration is a port, an adapter, a reactor module and a line here."""
-    war_room = registry.add(WarRoomReactor(deps, chat, prefix=config.channels.prefix, oncall=list(config.oncall.users)))
+    oncall = response_policy(config).oncall
+    war_room = registry.add(
+        WarRoomReactor(deps, chat, prefix=config.channels.prefix, oncall=lambda: oncall.now(deps.clock.now()))
+    )
     registry.add(Announcer(deps, chat, channel=config.channels.announcements))
+    registry.add(ClocksReactor(deps))
+    if pager is not None:
+        registry.add(PagingReactor(deps, pager))
     return war_room
 
 
@@ -139,6 +157,7 @@ def build_workers(core: Core, war_room: WarRoomReactor, *, poll_interval: float,
             await war_room.refresh(timer.incident_id)
 
     scheduler.register(CARD_REFRESH, refresh_card)
+    register_timers(scheduler, core.deps)
     return Workers(outbox, scheduler, heartbeat)
 
 
@@ -218,7 +237,8 @@ def build(
     core = build_core(settings, config or load_config(settings.config_path), clock or SystemClock())
     slack = build_chat(settings, core.redactor, core.telemetry, core.clock)
     install_log_redaction(core.redactor)
-    war_room = build_reactors(core.store.reactors, core.deps, slack.chat, core.config)
+    pager = build_pager(core.pager_keys, settings, core.http)
+    war_room = build_reactors(core.store.reactors, core.deps, slack.chat, core.config, pager=pager)
     workers = build_workers(core, war_room, poll_interval=poll_interval, instance=instance)
     app = build_slack_app(slack, settings, core.deps)
     holder: dict[str, Container] = {}

@@ -24,6 +24,10 @@ class EventKind(StrEnum):
     ALERTS_UPDATED = "alerts.updated"
     ALERTS_RESOLVED = "alerts.resolved"
     ALL_ALERTS_RESOLVED = "alerts.all_resolved"
+    ESCALATED = "incident.escalated"
+    PAGED = "incident.paged"
+    SLA_BREACHED = "sla.breached"
+    REMINDER = "incident.reminder"
 
 
 # Events that change what the triage card shows.

@@ -10,6 +10,7 @@ from typing import Protocol
 from bot.domain.incident import Severity
 from bot.domain.policy import DEFAULT_SLA, SlaTargets
 from bot.domain.ports import Clock
+from bot.domain.response import ResponsePolicy
 from bot.domain.severity import SeverityRuleLike
 from bot.redact import Redactor
 from bot.services.uow import Database
@@ -52,3 +53,5 @@ class Deps:
     # Applied to what the use cases send out as names (channel names); the composition root gives the
     # configured redactor (with the secrets' values), the default still catches secret-looking text.
     redact: Callable[[str], str] = field(default_factory=Redactor)
+    # Escalation tiers, on-call, teams, reminders, auto-upgrade rules, update templates (warroom.yml).
+    response: ResponsePolicy = field(default_factory=ResponsePolicy)

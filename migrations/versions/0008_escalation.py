@@ -1,0 +1,37 @@
+"""escalation: pages_sent (each pager event once per transition) and an index on timeline_events.kind (SLA
+breaches counted for /metrics)
+
+Revision ID: 0008_escalation
+Revises: 0006_chat_posts
+Create Date: 2026-12-05 10:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008_escalation"
+down_revision: str | None = "0006_chat_posts"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Apply."""
+    op.create_table(
+        "pages_sent",
+        sa.Column("key", sa.String(length=250), nullable=False),
+        sa.Column("dedup_key", sa.String(length=255), nullable=False),
+        sa.Column("service", sa.String(length=40), nullable=False),
+        sa.Column("action", sa.String(length=12), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_pages_sent")),
+    )
+    op.create_index(op.f("ix_timeline_events_kind"), "timeline_events", ["kind"], unique=False)
+
+
+def downgrade() -> None:
+    """Revert."""
+    op.drop_index(op.f("ix_timeline_events_kind"), table_name="timeline_events")
+    op.drop_table("pages_sent")
