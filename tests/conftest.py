@@ -1,3 +1,8 @@
 """Shared pytest set-up: fixtures for real servers live in tests/servers/."""
 
-pytest_plugins = ["tests.servers.postgres", "tests.servers.slack_emulator", "tests.servers.alertmanager"]
+pytest_plugins = [
+    "tests.servers.postgres",
+    "tests.servers.slack_emulator",
+    "tests.servers.alertmanager",
+    "tests.servers.pagerduty",
+]

@@ -16,7 +16,7 @@ from bot.domain.events import Event, EventKind
 from bot.domain.incident import Incident, Severity
 from bot.domain.paging import Page, PageAction, follow_up, trigger
 from bot.domain.ports import Pager, PagerError, PagerRefused
-from bot.plugins import GiveUp, RetryLater
+from bot.plugins import GiveUp, RetryLater, RetryPolicy
 from bot.services.deps import Deps
 
 log = logging.getLogger("warroom.pager")
@@ -52,6 +52,8 @@ class PagingReactor:
 
     name = "pager"
     kinds = frozenset({*PAGING, *FOLLOW_UPS})
+    # A page is never given up for an outage: retried every minute (after the first backoff) for about 8 hours.
+    retry_policy = RetryPolicy(max_attempts=500, base_delay=1.0, max_delay=60.0)
 
     def __init__(self, deps: Deps, pager: Pager) -> None:
         self.deps = deps
