@@ -30,7 +30,11 @@ async def test_sev1_is_paged_on_declare_then_acknowledged_and_resolved_with_one_
     await incidents.resolve(env.deps, ref=ref, actor="U0ONCALL", summary="rolled back")
     await env.settle()
     key = f"warroom-{ref}"
-    assert env.pager.actions() == [("trigger", key, "oncall"), ("acknowledge", key, "oncall"), ("resolve", key, "oncall")]
+    assert env.pager.actions() == [
+        ("trigger", key, "oncall"),
+        ("acknowledge", key, "oncall"),
+        ("resolve", key, "oncall"),
+    ]
     trigger = env.pager.pages[0]
     assert trigger.urgency == "critical" and trigger.summary.startswith(f"[SEV1] {ref} Payments down")
 
