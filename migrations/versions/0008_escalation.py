@@ -2,7 +2,7 @@
 breaches counted for /metrics)
 
 Revision ID: 0008_escalation
-Revises: 0006_chat_posts
+Revises: 0007_announcer_deliveries
 Create Date: 2026-12-05 10:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_escalation"
-down_revision: str | None = "0006_chat_posts"
+down_revision: str | None = "0007_announcer_deliveries"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
