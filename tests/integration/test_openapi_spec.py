@@ -32,7 +32,9 @@ async def ready() -> tuple[bool, str]:
 
 
 def client(app, host: str = "127.0.0.1") -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(host, 50000)), base_url="http://127.0.0.1:8080")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(host, 50000)), base_url="http://127.0.0.1:8080"
+    )
 
 
 def test_the_description_is_valid_openapi_3_1():
