@@ -79,6 +79,21 @@ async def set_clocks(deps: Deps, incident_id: int) -> None:
             await _set(uow, RESOLUTION, inc, inc.declared_at + timedelta(hours=r.resolution_after_hours))
 
 
+async def check_detection(deps: Deps, incident_id: int) -> None:
+    """An incident declared from alerts: was it declared within the detect SLA of its first alert's start?"""
+    async with deps.store.transaction() as uow:
+        inc = await uow.incidents.get_by_id(incident_id, lock=True, roles=False)
+        if inc is None:
+            return
+        minutes = deps.sla[inc.severity].detect_minutes
+        started = await uow.alerts.first_started(inc.id)
+        if minutes is None or started is None or inc.declared_at - started <= timedelta(minutes=minutes):
+            return
+        due = started + timedelta(minutes=minutes)
+        key = f"sla:detect:{inc.ref}"
+        await uow.save(inc, [breach_event(inc, Sla.DETECT, due=due, minutes=minutes, at=deps.clock.now(), key=key)])
+
+
 async def stop_clocks(deps: Deps, incident_id: int, kinds: tuple[str, ...] = ALL) -> int:
     """Cancel an incident's pending clocks of these kinds (acknowledged: ack and ladder; resolved: all)."""
     async with deps.store.transaction() as uow:

@@ -133,6 +133,10 @@ class Incidents(Protocol):
 class Alerts(Protocol):
     """The alert rows of the ingest hot path (a storm is mostly these statements), and the review queue."""
 
+    async def first_started(self, incident_id: int) -> datetime | None:
+        """When the incident's earliest alert began (its `startsAt`), if it has alerts."""
+        ...
+
     async def firing(self, keys: list[str]) -> dict[str, FiringRow]:
         """The firing rows with these active keys, by key."""
         ...

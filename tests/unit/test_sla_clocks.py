@@ -174,3 +174,21 @@ async def test_action_item_reminder_reaches_its_owner_after_the_incident_is_reso
     reminders = await env.events(ref, EventKind.REMINDER)
     assert [(r.payload["item"], r.payload["mention"]) for r in reminders] == [("ai-1", ["U0CAROL"])]
     assert any("action item due: Add a canary for checkout" in m and "<@U0CAROL>" in m for m in env.room_lines())
+
+
+@pytest.mark.parametrize(("began_minutes_before", "breached"), [(40, True), (10, False)])
+async def test_an_incident_declared_late_after_its_first_alert_breaches_the_detect_sla(
+    env, began_minutes_before, breached
+):
+    from dataclasses import replace
+
+    from bot.services import alerts
+    from tests.alert_builders import alert
+
+    started = env.clock.now() - timedelta(minutes=began_minutes_before)
+    result = await alerts.ingest(env.deps, [replace(alert(severity="error"), starts_at=started)], source="alertmanager")
+    await env.settle()
+    (ref,) = result.declared
+    found = [e.payload for e in await env.events(ref, EventKind.SLA_BREACHED) if e.payload["sla"] == "detect"]
+    assert found == ([{"sla": "detect", "severity": "SEV2", "due": (started + timedelta(minutes=15)).isoformat(),
+                       "minutes": 15, "mention": []}] if breached else [])  # fmt: skip

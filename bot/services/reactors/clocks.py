@@ -33,6 +33,7 @@ class ClocksReactor:
         kind = event.kind
         if kind == K.DECLARED.value:
             await sla_clocks.set_clocks(self.deps, incident_id)
+            await sla_clocks.check_detection(self.deps, incident_id)
             await sla_clocks.services_changed(self.deps, incident_id)
         elif kind == K.SEVERITY_CHANGED.value:
             await sla_clocks.severity_changed(self.deps, event)
