@@ -42,6 +42,16 @@ def next_update_at(now: datetime, cadence_minutes: int | None) -> str:
     return f"{now + timedelta(minutes=cadence_minutes):%H:%M} UTC"
 
 
+def unfilled(text: str, template: str) -> bool:
+    """Whether an update says nothing the template did not already say (its placeholders filled or not, its
+    `Next update at:` time aside): the form submitted as it was offered."""
+
+    def lines(t: str) -> set[str]:
+        return {x.strip() for x in t.splitlines() if x.strip() and not x.strip().startswith("Next update at:")}
+
+    return lines(text) <= lines(template)
+
+
 def fill(template: str, incident: Incident, *, now: datetime, cadence_minutes: int | None) -> str:
     """The template with the incident's facts in place of its placeholders."""
     values = {

@@ -4,9 +4,16 @@ status-update cadence (bot.services.sla_clocks)."""
 
 from __future__ import annotations
 
-from bot.domain.updates import DEFAULT_TEMPLATES, fill
+from bot.domain.updates import DEFAULT_TEMPLATES, fill, unfilled
 from bot.services.deps import Deps
 from bot.services.incidents import get
+
+
+async def untouched(deps: Deps, *, ref: str, text: str) -> bool:
+    """Whether an update is the offered template as it was (nothing written into it)."""
+    inc = await get(deps, ref=ref)
+    raw = deps.response.templates.get(inc.severity) or DEFAULT_TEMPLATES[inc.severity]
+    return unfilled(text, raw + "\n" + await template(deps, ref=ref))
 
 
 async def template(deps: Deps, *, ref: str) -> str:

@@ -140,7 +140,7 @@ def update_modal(inc: Incident, template: str = "") -> dict[str, Any]:
             {
                 "type": "input",
                 "block_id": BLOCK_UPDATE,
-                "label": {"type": "plain_text", "text": "What happened, impact, what we are doing, next update at"},
+                "label": {"type": "plain_text", "text": "What changed, what's next, when is the next update?"},
                 "element": element,
             },
         ],
