@@ -8,7 +8,7 @@ would show twice). Two rounds:
 - backlog: every timer already due when the workers start: how fast they drain it (fired/s);
 - spread: timers falling due evenly over `--spread` seconds: lateness (fired_at - due_at) p50 / p99 / max.
 
-    python bench/timers.py [--timers 10000] [--workers 2] [--concurrency 16] [--spread 10]
+    python bench/timers.py [--timers 10000] [--workers 2] [--concurrency 16] [--spread 100]
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=16, help="timers in flight per worker")
     parser.add_argument("--poll", type=float, default=0.05, help="seconds between a worker's looks when idle")
-    parser.add_argument("--spread", type=float, default=10.0, help="seconds the spread round's timers fall due over")
+    parser.add_argument("--spread", type=float, default=100.0, help="seconds the spread round's timers fall due over")
     args = parser.parse_args()
     with PostgresServer() as server:
         backlog(server, args)

@@ -73,7 +73,7 @@ class Store:
             self, DeliveryRow, done=DONE, done_at="delivered_at", order_by=lambda t: [t.c.id], where=_in_chain_order
         )
         self.timers = LeaseQueue(
-            self, TimerRow, done=FIRED, done_at="fired_at", order_by=lambda t: [t.c.due_at, t.c.id]
+            self, TimerRow, done=FIRED, done_at="fired_at", order_by=lambda t: [t.c.due_at, t.c.id], split=True
         )
         self.reactors = ReactorRegistry()  # who gets a delivery of each appended event (bootstrap fills it)
         self.cache: dict[str, object] = {}  # small per-process caches of services (e.g. "no silences")

@@ -118,7 +118,7 @@ class TimerRow(Base):
     """A durable timer (escalation deadline, reminder, approval expiry, digest)."""
 
     __tablename__ = "timers"
-    __table_args__ = (Index("ix_timers_due", "status", "due_at"),)
+    __table_args__ = (Index("ix_timers_due", "status", "due_at", "id"),)  # claims walk it in (due_at, id) order
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))

@@ -1,5 +1,5 @@
-"""escalation: pages_sent (each pager event once per transition) and an index on timeline_events.kind (SLA
-breaches counted for /metrics)
+"""escalation: pages_sent (each pager event once per transition), an index on timeline_events.kind (SLA
+breaches counted for /metrics), and ix_timers_due ends with id (timer claims walk it in order)
 
 Revision ID: 0008_escalation
 Revises: 0007_announcer_deliveries
@@ -29,9 +29,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name=op.f("pk_pages_sent")),
     )
     op.create_index(op.f("ix_timeline_events_kind"), "timeline_events", ["kind"], unique=False)
+    op.drop_index("ix_timers_due", table_name="timers")
+    op.create_index("ix_timers_due", "timers", ["status", "due_at", "id"], unique=False)
 
 
 def downgrade() -> None:
     """Revert."""
+    op.drop_index("ix_timers_due", table_name="timers")
+    op.create_index("ix_timers_due", "timers", ["status", "due_at"], unique=False)
     op.drop_index(op.f("ix_timeline_events_kind"), table_name="timeline_events")
     op.drop_table("pages_sent")

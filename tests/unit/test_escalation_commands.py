@@ -122,6 +122,8 @@ async def test_update_without_text_offers_the_severity_template(env):
 def test_an_untouched_template_is_not_an_update():
     from bot.domain.updates import unfilled
 
-    offered = "[SEV2] INC-1: x\nStatus: declared\nWhat happened:\nImpact:\nWhat we are doing:\nNext update at: 09:30 UTC"
+    offered = (
+        "[SEV2] INC-1: x\nStatus: declared\nWhat happened:\nImpact:\nWhat we are doing:\nNext update at: 09:30 UTC"
+    )
     assert unfilled(offered.replace("09:30", "09:31"), offered)
     assert not unfilled(offered.replace("What happened:", "What happened: a bad deploy"), offered)
