@@ -43,6 +43,7 @@ bench: install servers
 	$(BIN)/python bench/processes.py
 	$(BIN)/python bench/big_body.py
 	$(BIN)/python bench/diagnose.py
+	$(BIN)/python bench/timers.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .soak warroom.db*

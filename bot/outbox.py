@@ -8,38 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.background import Backoff, Sleep, persist
 from bot.claims import ClaimWorker
 from bot.db.store import ClaimedDelivery, Store, new_worker_id
 from bot.domain.ports import Clock
-from bot.plugins import GiveUp, Postpone, Reactor, ReactorRegistry, RetryLater
+from bot.plugins import GiveUp, Postpone, Reactor, ReactorRegistry, RetryLater, RetryPolicy
 
 __all__ = ["GiveUp", "OutboxWorker", "Postpone", "Reactor", "RetryLater", "RetryPolicy"]
 
 log = logging.getLogger("warroom.outbox")
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Exponential backoff with jitter, capped; a dead letter after `max_attempts`."""
-
-    max_attempts: int = 10
-    base_delay: float = 1.0
-    max_delay: float = 300.0
-    jitter: float = 0.1
-
-    def delay(self, attempt: int, retry_after: float | None = None, rng: random.Random | None = None) -> float:
-        """Seconds to wait after failed attempt number `attempt` (1-based); never less than Retry-After."""
-        d = float(min(self.max_delay, self.base_delay * (2 ** max(attempt - 1, 0))))
-        d *= 1 + (rng or random).uniform(0, self.jitter)
-        if retry_after is not None:
-            d = max(d, retry_after)
-        return d
 
 
 class OutboxWorker(ClaimWorker[ClaimedDelivery]):
@@ -130,8 +110,9 @@ class OutboxWorker(ClaimWorker[ClaimedDelivery]):
                 self.on_failure(c.reactor)
             after = exc.after if isinstance(exc, RetryLater) else getattr(exc, "retry_after", None)
             retry_at: datetime | None = None
-            if c.attempts < self.policy.max_attempts:
-                retry_at = self.clock.now() + timedelta(seconds=self.policy.delay(c.attempts, after))
+            policy = getattr(reactor, "retry_policy", None) or self.policy  # a reactor may need longer (the pager)
+            if c.attempts < policy.max_attempts:
+                retry_at = self.clock.now() + timedelta(seconds=policy.delay(c.attempts, after))
             else:
                 self.dead += 1
             log.warning(

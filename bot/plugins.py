@@ -5,12 +5,15 @@ the pager, Discord). Each reactor module under `bot/services/reactors/` declares
 `kinds` it handles; the composition root adds one instance per reactor to the `ReactorRegistry`. That one
 list is all the outbox knows: the store writes a delivery row for each reactor whose kinds include an
 appended event, and the outbox worker hands the row to the reactor of that name. Adding a reactor is
-adding it to the registry, nothing else.
+adding it to the registry, nothing else. A reactor whose side effect must outlast a long outage (the pager)
+may carry its own `retry_policy`; the others follow the outbox's.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from bot.domain.events import Event, EventKind
@@ -55,6 +58,24 @@ class Postpone(RetryLater):
 
 class GiveUp(Exception):
     """Raised by a reactor for a permanent failure: dead-letter at once."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with jitter, capped; a dead letter after `max_attempts`."""
+
+    max_attempts: int = 10
+    base_delay: float = 1.0
+    max_delay: float = 300.0
+    jitter: float = 0.1
+
+    def delay(self, attempt: int, retry_after: float | None = None, rng: random.Random | None = None) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based); never less than Retry-After."""
+        d = float(min(self.max_delay, self.base_delay * (2 ** max(attempt - 1, 0))))
+        d *= 1 + (rng or random).uniform(0, self.jitter)
+        if retry_after is not None:
+            d = max(d, retry_after)
+        return d
 
 
 R = TypeVar("R", bound=Reactor)

@@ -59,6 +59,18 @@ class _DbCollector(Collector):
         yield g
         yield d
         yield depth
+        yield self._breaches()
+
+    def _breaches(self) -> CounterMetricFamily:
+        """SLA breaches recorded in the timeline, by SLA (ack, resolve, update, detect) and severity."""
+        b = CounterMetricFamily(
+            "warroom_sla_breaches", "SLA breaches recorded, by SLA and severity", labels=["sla", "severity"]
+        )
+        if self.snap is not None:
+            for sla in ("ack", "resolve", "update", "detect"):
+                for sev in Severity:
+                    b.add_metric([sla, sev.value], self.snap.breaches.get((sla, sev.value), 0))
+        return b
 
 
 def routes(deps: Deps, ready: Ready, telemetry: Telemetry) -> list[Route]:

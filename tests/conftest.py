@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.servers.alertmanager",
     "tests.servers.jira_server",
     "tests.servers.discord_server",
+    "tests.servers.pagerduty",
 ]

@@ -18,13 +18,15 @@ from starlette.routing import BaseRoute, Mount, Route
 from bot.bootstrap.chat import SlackApp, SlackSide, build_chat, build_slack_app
 from bot.bootstrap.container import LOCAL_PAGE_PATH, LOCAL_SLACK_PATH, Container, LocalSlack
 from bot.bootstrap.diagnosis import build_diagnosis, register_rerun
+from bot.bootstrap.escalation import build_pager, register_timers, routing_keys
 from bot.bootstrap.outbound import Outbound, build_outbound, link_templates, ticket_policy
 from bot.clock import SystemClock
 from bot.config import AppConfig, Settings, load_config
+from bot.config.response_rules import response_policy
 from bot.db.processes import ProcessTable
 from bot.db.store import ClaimedTimer, Store, new_worker_id
 from bot.domain.policy import SlaTargets
-from bot.domain.ports import ChatRoom, Clock
+from bot.domain.ports import ChatRoom, Clock, Pager
 from bot.exposure import exposure_problems
 from bot.heartbeat import Heartbeat
 from bot.http_client import SharedHttp
@@ -32,9 +34,9 @@ from bot.outbox import OutboxWorker, RetryPolicy
 from bot.plugins import ReactorRegistry
 from bot.redact import Redactor, install_log_redaction
 from bot.scheduler import Scheduler
+from bot.services import reactors
 from bot.services.alerts import CARD_REFRESH, note_joined_alerts
 from bot.services.deps import AlertPolicy, Deps
-from bot.services.reactors import Announcer, DiagnosisReactor, DiscordAlerts, TicketsReactor, WarRoomReactor
 from bot.services.stats import Telemetry
 from handlers.http import ApiAuth, HttpDeps, create_app
 from handlers.webhooks.common import WebhookAuth
@@ -58,6 +60,7 @@ class Core:
     deps: Deps
     http: SharedHttp
     closers: list[Callable[[], None]]
+    pager_keys: dict[str, str]
 
 
 @dataclass(slots=True)
@@ -82,7 +85,10 @@ def alert_policy(config: AppConfig) -> AlertPolicy:
 
 
 def _sla(config: AppConfig) -> dict[Any, SlaTargets]:
-    return {sev: SlaTargets(t.ack_minutes, t.update_minutes, t.resolve_minutes) for sev, t in config.sla.items()}
+    return {
+        sev: SlaTargets(t.ack_minutes, t.update_minutes, t.resolve_minutes, t.detect_minutes)
+        for sev, t in config.sla.items()
+    }
 
 
 def _local_routes(local: LocalSlack) -> list[BaseRoute]:
@@ -96,35 +102,52 @@ def _local_routes(local: LocalSlack) -> list[BaseRoute]:
 
 def build_core(settings: Settings, config: AppConfig, clock: Clock) -> Core:
     """The store, the redactor, the counters, the shared HTTP client, and what the use cases need."""
-    redactor = Redactor(settings.secret_values(), ips=config.redaction.ip_addresses)
+    pager_keys = routing_keys(settings, config)
+    redactor = Redactor([*settings.secret_values(), *pager_keys.values()], ips=config.redaction.ip_addresses)
     store = Store.from_url(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     diagnosis, closers = build_diagnosis(settings, config)
     deps = Deps(
-        store=store, clock=clock, sla=_sla(config), alerts=alert_policy(config), redact=redactor, diagnosis=diagnosis
-    )
-    return Core(settings, config, clock, redactor, Telemetry(), store, deps, SharedHttp(timeout=10.0), closers)
+        store=store, clock=clock, sla=_sla(config), alerts=alert_policy(config), redact=redactor, diagnosis=diagnosis,
+        response=response_policy(config),
+    )  # fmt: skip
+    http = SharedHttp(timeout=10.0)
+    return Core(settings, config, clock, redactor, Telemetry(), store, deps, http, closers, pager_keys)
 
 
 def build_reactors(
-    registry: ReactorRegistry, deps: Deps, chat: ChatRoom, config: AppConfig, *, outbound: Outbound | None = None
-) -> WarRoomReactor:
+    registry: ReactorRegistry,
+    deps: Deps,
+    chat: ChatRoom,
+    config: AppConfig,
+    *,
+    outbound: Outbound | None = None,
+    pager: Pager | None = None,
+) -> reactors.WarRoomReactor:
     """Add this process's reactors to the registry, one line each; returns the war room (its card refreshes
     are driven by timers). A new integration is a port, an adapter, a reactor module and a line here."""
-    war_room = registry.add(WarRoomReactor(deps, chat, prefix=config.channels.prefix, oncall=list(config.oncall.users)))
-    registry.add(Announcer(deps, chat, channel=config.channels.announcements))
+    oncall = response_policy(config).oncall
+    war_room = registry.add(
+        reactors.WarRoomReactor(deps, chat, prefix=config.channels.prefix, oncall=lambda: oncall.now(deps.clock.now()))
+    )
+    registry.add(reactors.Announcer(deps, chat, channel=config.channels.announcements))
+    registry.add(reactors.ClocksReactor(deps))
+    if pager is not None:
+        registry.add(reactors.PagingReactor(deps, pager))
     if deps.diagnosis.enabled:
-        registry.add(DiagnosisReactor(deps, chat, deps.diagnosis, on_runbook=war_room.refresh))
+        registry.add(reactors.DiagnosisReactor(deps, chat, deps.diagnosis, on_runbook=war_room.refresh))
     out = outbound or Outbound()
     if out.tracker is not None:
-        registry.add(TicketsReactor(deps, out.tracker, policy=ticket_policy(config)))
+        registry.add(reactors.TicketsReactor(deps, out.tracker, policy=ticket_policy(config)))
     if out.alerts is not None:
         d = config.discord
-        registry.add(DiscordAlerts(deps, out.alerts, per_minute=d.messages_per_minute, ping_at=d.ping_at,
+        registry.add(reactors.DiscordAlerts(deps, out.alerts, per_minute=d.messages_per_minute, ping_at=d.ping_at,
                                    links=link_templates(config)))  # fmt: skip
     return war_room
 
 
-def build_workers(core: Core, war_room: WarRoomReactor, *, poll_interval: float, instance: str | None) -> Workers:
+def build_workers(
+    core: Core, war_room: reactors.WarRoomReactor, *, poll_interval: float, instance: str | None
+) -> Workers:
     """The outbox worker and the scheduler, woken by the commits that give them work, and the heartbeat."""
     settings, store, clock = core.settings, core.store, core.clock
 
@@ -156,8 +179,9 @@ def build_workers(core: Core, war_room: WarRoomReactor, *, poll_interval: float,
             await war_room.refresh(timer.incident_id)
 
     scheduler.register(CARD_REFRESH, refresh_card)
-    diagnosis = core.store.reactors.get(DiagnosisReactor.name)
-    if isinstance(diagnosis, DiagnosisReactor):
+    register_timers(scheduler, core.deps)
+    diagnosis = core.store.reactors.get(reactors.DiagnosisReactor.name)
+    if isinstance(diagnosis, reactors.DiagnosisReactor):
         register_rerun(scheduler, diagnosis)
     return Workers(outbox, scheduler, heartbeat)
 
@@ -239,7 +263,8 @@ def build(
     slack = build_chat(settings, core.redactor, core.telemetry, core.clock)
     install_log_redaction(core.redactor)
     outbound = build_outbound(settings, core.config, core.redactor, core.clock)
-    war_room = build_reactors(core.store.reactors, core.deps, slack.chat, core.config, outbound=outbound)
+    pager = build_pager(core.pager_keys, settings, core.http)
+    war_room = build_reactors(core.store.reactors, core.deps, slack.chat, core.config, outbound=outbound, pager=pager)
     workers = build_workers(core, war_room, poll_interval=poll_interval, instance=instance)
     app = build_slack_app(slack, settings, core.deps)
     holder: dict[str, Container] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.config.errors import ConfigError
 from bot.config.loading import load_config
+from bot.config.response_rules import response_lines
 from bot.config.rules import AppConfig
 from bot.config.settings import Settings
 from bot.exposure import exposure_lines
@@ -50,6 +51,7 @@ def check_config(settings: Settings) -> tuple[bool, str]:
         f"  approvers:        {len(config.approvers)}",
         f"  silences:         {len(config.silences)}",
         f"  escalation tiers: {len(config.escalation.tiers)}",
+        *response_lines(config, settings),
         f"  grouping:         by {', '.join(config.grouping.by)}; "
         f"window {config.grouping.correlation_window_minutes} min; "
         f"auto-declare at {config.grouping.auto_declare_at.value} and above",

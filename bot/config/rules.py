@@ -31,6 +31,16 @@ from bot.config.fields import (
     severity_key,
 )
 from bot.config.outbound import DiscordConfig, JiraConfig, LinksConfig
+from bot.config.response_rules import (
+    AutoUpgradeRule,
+    PagerDutyConfig,
+    RemindersConfig,
+    RotationConfig,
+    ServiceName,
+    UpdatesConfig,
+    check_pagerduty_names,
+    default_upgrades,
+)
 from bot.domain.incident import Severity
 from bot.domain.policy import DEFAULT_SLA
 from bot.domain.severity import rule_matches
@@ -72,6 +82,7 @@ class OncallConfig(_Section):
 
     users: list[UserId] = Field(default_factory=list)
     slack_group: str | None = Field(default=None, min_length=1)
+    rotations: list[RotationConfig] = Field(default_factory=list)
 
 
 class TeamConfig(_Section):
@@ -80,14 +91,17 @@ class TeamConfig(_Section):
     members: list[UserId] = Field(default_factory=list)
     slack_group: str | None = Field(default=None, min_length=1)
     services: list[str] = Field(default_factory=list)
+    pagerduty: ServiceName | None = None
 
 
 class SlaTarget(_Section):
-    """Response targets of one severity, in minutes."""
+    """Response targets of one severity, in minutes (`update_minutes: null`: no status-update cadence;
+    `detect_minutes: null`: no detection target)."""
 
     ack_minutes: int = Field(gt=0)
-    update_minutes: int = Field(gt=0)
+    update_minutes: int | None = Field(gt=0)
     resolve_minutes: int = Field(gt=0)
+    detect_minutes: int | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _check_order(self) -> SlaTarget:
@@ -169,12 +183,13 @@ class EscalationTier(_Section):
     after_minutes: int = Field(ge=0)
     name: str = ""
     notify: list[NotifyTarget] = Field(default_factory=list)
+    pagerduty: list[ServiceName] = Field(default_factory=list)
 
 
 def _default_tiers() -> list[EscalationTier]:
     """DESIGN.md tiers: on-call 0-15, senior + lead 15-30, manager + director 30-60, VP 60+."""
     return [
-        EscalationTier(after_minutes=0, name="on-call", notify=["oncall"]),
+        EscalationTier(after_minutes=0, name="on-call", notify=["oncall"], pagerduty=["oncall"]),
         EscalationTier(after_minutes=15, name="senior + lead"),
         EscalationTier(after_minutes=30, name="manager + director"),
         EscalationTier(after_minutes=60, name="VP"),
@@ -238,6 +253,10 @@ class AppConfig(_Section):
     links: LinksConfig = Field(default_factory=LinksConfig)
     jira: JiraConfig = Field(default_factory=JiraConfig)
     discord: DiscordConfig = Field(default_factory=DiscordConfig)
+    pagerduty: PagerDutyConfig = Field(default_factory=PagerDutyConfig)
+    reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    auto_upgrade: list[AutoUpgradeRule] = Field(default_factory=default_upgrades)
+    updates: UpdatesConfig = Field(default_factory=UpdatesConfig)
 
     _source: Path | None = PrivateAttr(default=None)
 
@@ -275,6 +294,10 @@ class AppConfig(_Section):
                 if target.startswith("team:") and target[5:] not in self.teams:
                     known = ", ".join(sorted(self.teams)) or "none configured"
                     raise ValueError(f"escalation.tiers[{i}].notify: unknown team {target[5:]!r} (teams: {known})")
+        check_pagerduty_names(self)
+        names = [r.name for r in self.auto_upgrade]
+        if len(names) != len(set(names)):
+            raise ValueError("auto_upgrade: rule names must be unique")
         return self
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.db.alert_rows import ALERTS, firing_rows, insert_rows, update_repeats
 from bot.db.silence_repo import to_silence
@@ -33,6 +33,11 @@ class AlertRepository:
 
     def __init__(self, tx: Tx) -> None:
         self._tx = tx
+
+    async def first_started(self, incident_id: int) -> datetime | None:
+        """When the incident's earliest alert began (its `startsAt`), if it has alerts."""
+        q = select(func.min(AlertRow.starts_at)).where(AlertRow.incident_id == incident_id)
+        return (await self._tx.session.execute(q)).scalar()
 
     async def firing(self, keys: list[str]) -> dict[str, FiringRow]:
         """The firing rows with these active keys, by key."""

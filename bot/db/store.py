@@ -21,7 +21,7 @@ from bot.db.incident_repo import to_incident
 from bot.db.queues import LeaseQueue
 from bot.db.tables import DeliveryRow, EventRow, IncidentRow, TimerRow
 from bot.db.uow import CANCELLED, DEAD, DONE, FIRED, INFLIGHT, PENDING, Tx, to_event
-from bot.domain.events import Event
+from bot.domain.events import Event, EventKind
 from bot.plugins import ReactorRegistry
 from bot.services.uow import Conflict
 from bot.worker_threads import WorkerThreads
@@ -73,7 +73,7 @@ class Store:
             self, DeliveryRow, done=DONE, done_at="delivered_at", order_by=lambda t: [t.c.id], where=_in_chain_order
         )
         self.timers = LeaseQueue(
-            self, TimerRow, done=FIRED, done_at="fired_at", order_by=lambda t: [t.c.due_at, t.c.id]
+            self, TimerRow, done=FIRED, done_at="fired_at", order_by=lambda t: [t.c.due_at, t.c.id], split=True
         )
         self.reactors = ReactorRegistry()  # who gets a delivery of each appended event (bootstrap fills it)
         self.cache: dict[str, object] = {}  # small per-process caches of services (e.g. "no silences")
@@ -229,6 +229,19 @@ class Store:
         from bot.db.migrate import head_revision  # alembic is only loaded when asked
 
         return head_revision()
+
+    async def breach_counts(self) -> dict[tuple[str, str], int]:
+        """SLA breaches recorded, by (sla, severity at the breach) (a read over the breach entries only)."""
+
+        def count(conn: Connection) -> dict[tuple[str, str], int]:
+            rows = conn.execute(select(EventRow.payload).where(EventRow.kind == EventKind.SLA_BREACHED.value))
+            out: dict[tuple[str, str], int] = {}
+            for (payload,) in rows.all():
+                key = (str((payload or {}).get("sla", "")), str((payload or {}).get("severity", "")))
+                out[key] = out.get(key, 0) + 1
+            return out
+
+        return await self.scan(count)
 
     async def delivery_counts(self) -> dict[str, int]:
         """Number of deliveries per status (a count over the whole table: run as a scan)."""

@@ -85,7 +85,7 @@ class EventRow(Base):
     seq: Mapped[int]
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(40), index=True)  # SLA breaches are counted by kind for /metrics
     text: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     dedupe_key: Mapped[str | None] = mapped_column(String(250), unique=True)
@@ -121,7 +121,7 @@ class TimerRow(Base):
     """A durable timer (escalation deadline, reminder, approval expiry, digest)."""
 
     __tablename__ = "timers"
-    __table_args__ = (Index("ix_timers_due", "status", "due_at"),)
+    __table_args__ = (Index("ix_timers_due", "status", "due_at", "id"),)  # claims walk it in (due_at, id) order
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
@@ -217,6 +217,19 @@ class ProcessRow(Base):
     pid: Mapped[int]
     started_at: Mapped[datetime]
     heartbeat_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class PageSentRow(Base):
+    """An event the pager accepted, by `<log entry id>:<service>:<action>`: a retried delivery (the same
+    transition) finds it here and does not page again."""
+
+    __tablename__ = "pages_sent"
+
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(255))
+    service: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(12))
+    sent_at: Mapped[datetime]
 
 
 class ChatPostRow(Base):

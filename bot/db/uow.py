@@ -18,7 +18,7 @@ from bot.db.hypothesis_repo import HypothesisRepository
 from bot.db.incident_repo import IncidentRepository
 from bot.db.silence_repo import SilenceRepository
 from bot.db.sqlite_inline import InlineConnection
-from bot.db.tables import ChatPostRow, DeliveryRow, EventRow, InboundSeenRow, IncidentRow, TimerRow
+from bot.db.tables import ChatPostRow, DeliveryRow, EventRow, InboundSeenRow, IncidentRow, PageSentRow, TimerRow
 from bot.domain.chain import GENESIS, event_hash
 from bot.domain.events import Event, NewEvent
 from bot.domain.incident import Incident
@@ -264,3 +264,24 @@ class Tx:
             update(TimerRow).where(TimerRow.key == key, TimerRow.status == PENDING).values(status=CANCELLED)
         )
         return bool(getattr(res, "rowcount", 0))
+
+    async def cancel_timers(self, *, incident_id: int, kinds: Collection[str]) -> int:
+        """Cancel an incident's pending timers of these kinds; how many."""
+        stmt = (
+            update(TimerRow)
+            .where(TimerRow.incident_id == incident_id, TimerRow.kind.in_(list(kinds)), TimerRow.status == PENDING)
+            .values(status=CANCELLED)
+        )
+        return int(getattr(await self.session.execute(stmt), "rowcount", 0) or 0)
+
+    # -- pages sent once -------------------------------------------------------------------
+
+    async def page_sent(self, key: str) -> bool:
+        """Whether the pager accepted the event recorded under `key`."""
+        return await self.session.get(PageSentRow, key) is not None
+
+    async def record_page(self, key: str, *, dedup_key: str, service: str, action: str, at: datetime) -> None:
+        """Record an event the pager accepted (a second record of the same key changes nothing)."""
+        if await self.session.get(PageSentRow, key) is None:
+            self.session.add(PageSentRow(key=key, dedup_key=dedup_key, service=service, action=action, sent_at=at))
+            await self.session.flush()

@@ -28,6 +28,10 @@ class EventKind(StrEnum):
     HYPOTHESIS_CONFIRMED = "hypothesis.confirmed"
     HYPOTHESIS_REJECTED = "hypothesis.rejected"
     TICKET_FILED = "incident.ticket_filed"
+    ESCALATED = "incident.escalated"
+    PAGED = "incident.paged"
+    SLA_BREACHED = "sla.breached"
+    REMINDER = "incident.reminder"
 
 
 # Events that change what the triage card shows.

@@ -18,8 +18,7 @@ from bot.domain.naming import format_ref as format_ref
 from bot.domain.naming import is_ref as is_ref
 from bot.domain.naming import slugify as slugify
 
-TEXT_MAX = 3000
-"""The longest note, status update, pinned message or summary kept."""
+TEXT_MAX = 3000  # the longest note, status update, pinned message or summary kept
 
 
 class Severity(StrEnum):
@@ -102,9 +101,8 @@ class Role(StrEnum):
     @classmethod
     def parse(cls, text: str) -> Role:
         """Parse a role name; raise ValueError naming the valid ones otherwise."""
-        t = text.strip().lower()
         aliases = {"lead": "commander", "ic": "commander", "expert": "sme"}
-        t = aliases.get(t, t)
+        t = aliases.get(t := text.strip().lower(), t)
         try:
             return cls(t)
         except ValueError:
@@ -348,11 +346,8 @@ class Incident:
         if self.jira_key is not None:
             return []
         self.jira_key = key
-        return [
-            self._event(
-                EventKind.TICKET_FILED, "warroom", at, f"filed ticket {key}", key=f"ticket:{self.ref}", ticket=key
-            )
-        ]
+        text = f"filed ticket {key}"
+        return [self._event(EventKind.TICKET_FILED, "warroom", at, text, key=f"ticket:{self.ref}", ticket=key)]
 
     def room_opened(self, *, at: datetime) -> list[NewEvent]:
         """The war room is ready (once per incident)."""

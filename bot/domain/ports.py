@@ -9,6 +9,7 @@ from typing import Protocol
 from bot.domain.cards import Button, Card
 from bot.domain.hypothesis_cards import Chart
 from bot.domain.metrics import Series
+from bot.domain.paging import Page
 from bot.domain.runbook import Query
 from bot.domain.text import Text
 
@@ -183,4 +184,30 @@ class LogSource(Protocol):
 
     async def count(self, query: Query, *, start: datetime, end: datetime, time_limit: float) -> int:
         """How many log events match a rendered filter between two times."""
+        ...
+
+
+class PagerError(Exception):
+    """A page could not be sent now (rate limited, the pager down, the network); `retry_after` (seconds) when
+    the pager said when to try again."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PagerRefused(PagerError):
+    """The pager refused the event for good (invalid event, unknown service): retrying cannot help. The adapter
+    decides which of its vendor's answers these are."""
+
+
+class Pager(Protocol):
+    """A paging service (PagerDuty Events API v2): trigger, acknowledge and resolve an incident's alert."""
+
+    def serves(self, service: str) -> bool:
+        """Whether this pager can reach the paging service named `service` (`oncall`, or a configured name)."""
+        ...
+
+    async def send(self, page: Page) -> None:
+        """Send one event; PagerError to retry later, PagerRefused when it can never succeed."""
         ...

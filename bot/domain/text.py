@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
 # Letters that draw nothing (fillers), besides the format characters (category Cf), which include the
@@ -47,14 +48,20 @@ def visible(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Mention:
-    """A live mention of a user the bot resolved itself (a platform user id)."""
+    """A live mention of a user the bot resolved itself (a platform user id), or of a user group (a group id
+    from the rules file, e.g. the on-call group of an escalation tier)."""
 
     user_id: str
 
     @property
     def valid(self) -> bool:
         """Only a well-formed user id is rendered as a mention; anything else is shown as text."""
-        return USER_ID.match(self.user_id) is not None
+        return USER_ID.match(self.user_id) is not None or self.is_group
+
+    @property
+    def is_group(self) -> bool:
+        """A user group id (S...) rather than a user."""
+        return GROUP_ID.match(self.user_id) is not None
 
 
 @dataclass(frozen=True, slots=True)

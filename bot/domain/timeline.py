@@ -19,6 +19,17 @@ ICONS = {
     EventKind.STATUS_UPDATE.value: Icon.UPDATE,
     EventKind.MESSAGE_PINNED.value: Icon.PIN,
     EventKind.RESOLVED.value: Icon.DONE,
+    EventKind.ESCALATED.value: Icon.ALERT,
+    EventKind.PAGED.value: Icon.ALERT,
+    EventKind.SLA_BREACHED.value: Icon.WARNING,
+    EventKind.REMINDER.value: Icon.WORKING,
+}
+# Entries whose line mentions the people they are about (the ids in their payload), after the stored sentence.
+MENTIONING = {
+    EventKind.ESCALATED.value: ("users", "groups"),
+    EventKind.PAGED.value: ("users", "groups"),
+    EventKind.SLA_BREACHED.value: ("mention",),
+    EventKind.REMINDER.value: ("mention",),
 }
 
 
@@ -57,7 +68,16 @@ def action(event: Event) -> Text:
         return _with_detail("resolved the incident", p.get("summary"))
     if kind == EventKind.DECLARED.value and p.get("severity"):
         return _with_detail(f"declared {p['severity']}", p.get("title"))
+    if kind in MENTIONING:
+        return Text.of(event.text, _mentions(p, MENTIONING[kind]))
     return Text.of(event.text)  # the stored sentence, shown as data
+
+
+def _mentions(p: dict[str, object], keys: tuple[str, ...]) -> Text | None:
+    """` — @a @b` for the user and group ids under `keys` (anything else in them is left out)."""
+    ids = [str(x) for k in keys for x in (p.get(k) or []) if isinstance(x, str)]  # type: ignore[attr-defined]
+    mentions = [m for m in map(Mention, ids) if m.valid]
+    return Text.of(" — ", Text.join(" ", mentions)) if mentions else None
 
 
 def timeline_line(event: Event) -> Text:

@@ -10,6 +10,7 @@ from typing import Protocol
 from bot.domain.incident import Severity
 from bot.domain.policy import DEFAULT_SLA, SlaTargets
 from bot.domain.ports import Clock
+from bot.domain.response import ResponsePolicy
 from bot.domain.severity import SeverityRuleLike
 from bot.redact import Redactor
 from bot.services.diagnosis_deps import DiagnosisDeps
@@ -54,3 +55,5 @@ class Deps:
     # configured redactor (with the secrets' values), the default still catches secret-looking text.
     redact: Callable[[str], str] = field(default_factory=Redactor)
     diagnosis: DiagnosisDeps = field(default_factory=DiagnosisDeps)
+    # Escalation tiers, on-call, teams, reminders, auto-upgrade rules, update templates (warroom.yml).
+    response: ResponsePolicy = field(default_factory=ResponsePolicy)

@@ -34,11 +34,16 @@ class Snapshot:
 
     incidents: dict[tuple[str, str], int]
     deliveries: dict[str, int]
+    breaches: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 async def snapshot(deps: Deps) -> Snapshot:
-    """Incidents by (severity, status) and deliveries by status."""
-    return Snapshot(incidents=await deps.store.incident_counts(), deliveries=await deps.store.delivery_counts())
+    """Incidents by (severity, status), deliveries by status, SLA breaches by (sla, severity)."""
+    return Snapshot(
+        incidents=await deps.store.incident_counts(),
+        deliveries=await deps.store.delivery_counts(),
+        breaches=await deps.store.breach_counts(),
+    )
 
 
 async def database_ready(deps: Deps) -> tuple[bool, str]:

@@ -134,6 +134,10 @@ class Incidents(Protocol):
 class Alerts(Protocol):
     """The alert rows of the ingest hot path (a storm is mostly these statements), and the review queue."""
 
+    async def first_started(self, incident_id: int) -> datetime | None:
+        """When the incident's earliest alert began (its `startsAt`), if it has alerts."""
+        ...
+
     async def firing(self, keys: list[str]) -> dict[str, FiringRow]:
         """The firing rows with these active keys, by key."""
         ...
@@ -268,6 +272,22 @@ class UnitOfWork(Protocol):
         """Schedule a timer once per `key`; False when the key already existed."""
         ...
 
+    async def cancel_timer(self, key: str) -> bool:
+        """Cancel a pending timer; False if there was none."""
+        ...
+
+    async def cancel_timers(self, *, incident_id: int, kinds: Collection[str]) -> int:
+        """Cancel an incident's pending timers of these kinds; how many."""
+        ...
+
+    async def page_sent(self, key: str) -> bool:
+        """Whether the pager accepted the event recorded under `key`."""
+        ...
+
+    async def record_page(self, key: str, *, dedup_key: str, service: str, action: str, at: datetime) -> None:
+        """Record an event the pager accepted."""
+        ...
+
 
 class Database(Protocol):
     """Units of work, and the few numbers read over whole tables."""
@@ -296,6 +316,10 @@ class Database(Protocol):
 
     async def delivery_counts(self) -> dict[str, int]:
         """Deliveries by status."""
+        ...
+
+    async def breach_counts(self) -> dict[tuple[str, str], int]:
+        """SLA breaches recorded, by (sla, severity at the breach)."""
         ...
 
     async def schema_revision(self) -> str | None:

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.domain.text import Text
-from handlers.slack import verbs
+from handlers.slack import verbs, verbs_escalation
 from handlers.slack.context import SlackContext
 from handlers.slack.grammar import (
     CommandTable,
@@ -80,8 +80,15 @@ COMMANDS = CommandTable(
         Subcommand("help", "this list", show_help, aliases=("?",)),
         # Announced in DESIGN.md, not built yet: they parse, answer "not available yet" and show as coming soon.
         Subcommand("approve", "approve a remediation", None, usage="<action-id>"),
-        Subcommand("page", "page someone", None, usage="<@user|team> [message]"),
-        Subcommand("escalate", "escalate", None, usage="[reason]"),
+        Subcommand(
+            "page",
+            "page someone: mention and invite them, page them on PagerDuty",
+            verbs_escalation.page,
+            usage="<@user|team|oncall> [message]",
+            args=verbs_escalation.page_args,
+        ),
+        Subcommand("escalate", "escalate one tier now", verbs_escalation.escalate, usage="[reason]"),
+        Subcommand("oncall", "who is on call now", verbs_escalation.oncall, aliases=("on-call",)),
         Subcommand("freeze", "freeze deploys", None),
         Subcommand("unfreeze", "lift the deploy freeze", None),
         Subcommand("release", "end human control", None),

@@ -36,6 +36,7 @@ class Parsed:
     severity: Severity | None = None
     role: Role | None = None
     user: str | None = None
+    targets: tuple[str, ...] = ()  # who `page` reaches: user ids, user group ids, team names, `oncall`
 
 
 def parse_user(token: str) -> str | None:

@@ -114,8 +114,17 @@ def declare_modal(channel_id: str, title: str = "") -> dict[str, Any]:
     }
 
 
-def update_modal(inc: Incident) -> dict[str, Any]:
-    """The status-update form of an incident (its ref travels in private_metadata)."""
+def update_modal(inc: Incident, template: str = "") -> dict[str, Any]:
+    """The status-update form of an incident (its ref travels in private_metadata), offering the severity's
+    stakeholder template."""
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": BLOCK_UPDATE,
+        "multiline": True,
+        "max_length": 3000,
+    }
+    if template:
+        element["initial_value"] = template[:3000]
     return {
         "type": "modal",
         "callback_id": CALLBACK_UPDATE,
@@ -132,12 +141,7 @@ def update_modal(inc: Incident) -> dict[str, Any]:
                 "type": "input",
                 "block_id": BLOCK_UPDATE,
                 "label": {"type": "plain_text", "text": "What changed, what's next, when is the next update?"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": BLOCK_UPDATE,
-                    "multiline": True,
-                    "max_length": 3000,
-                },
+                "element": element,
             },
         ],
     }

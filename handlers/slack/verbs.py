@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.domain.incident import Severity
 from bot.domain.text import ChannelLink, Text
-from bot.services import hypotheses, incidents
+from bot.services import hypotheses, incidents, updates
 from bot.services.incidents import Outcome
 from handlers.slack.ids import COMMAND
 from handlers.slack.invocation import Invocation
@@ -49,7 +49,8 @@ async def declare_form(call: Invocation) -> str:
 async def update_form(call: Invocation) -> str:
     """`update` with no text: open the status-update form."""
     inc = await incidents.get(call.deps, ref=await call.ref())
-    await call.client.views_open(trigger_id=call.body["trigger_id"], view=update_modal(inc))
+    template = await updates.template(call.deps, ref=inc.ref)
+    await call.client.views_open(trigger_id=call.body["trigger_id"], view=update_modal(inc, template))
     return ""
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.domain.incident import Severity
 from bot.domain.text import Text
-from bot.services import incidents
+from bot.services import incidents, updates
 from handlers.slack.context import SlackContext
 from handlers.slack.ids import (
     BLOCK_DESCRIPTION,
@@ -86,9 +86,16 @@ async def submit_update(ctx: SlackContext, ack: Any, body: dict[str, Any], view:
     if not text:
         await ack(response_action="errors", errors={BLOCK_UPDATE: "Write the update."})
         return
+    ref = str(view.get("private_metadata") or "")
+    try:
+        untouched = await updates.untouched(ctx.deps, ref=ref, text=text)
+    except Exception:  # the incident is gone or the database is down: post_update below says why
+        untouched = False
+    if untouched:
+        await ack(response_action="errors", errors={BLOCK_UPDATE: "Write the update: fill in the template."})
+        return
     await ack()
     user = str((body.get("user") or {}).get("id") or "")
-    ref = str(view.get("private_metadata") or "")
     try:
         await incidents.post_update(ctx.deps, ref=ref, actor=user, text=text, request_key=f"view:{view.get('id')}")
     except Exception as exc:

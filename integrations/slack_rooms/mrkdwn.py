@@ -56,7 +56,7 @@ def render(text: Text | str) -> str:
         if isinstance(part, str):
             out.append(escape(part))
         elif isinstance(part, Mention):
-            out.append(f"<@{part.user_id}>" if part.valid else escape(part.user_id))
+            out.append(_mention(part))
         elif isinstance(part, ChannelLink):
             out.append(f"<#{part.channel_id}>" if part.valid else escape(f"#{part.channel_id}"))
         elif isinstance(part, Strong):
@@ -64,6 +64,13 @@ def render(text: Text | str) -> str:
         else:
             out.append(EMOJI[part])
     return "".join(out)
+
+
+def _mention(part: Mention) -> str:
+    """`<@U..>` for a user, `<!subteam^S..>` for a user group, the id as data when it is neither."""
+    if part.is_group:
+        return f"<!subteam^{part.user_id}>"
+    return f"<@{part.user_id}>" if part.valid else escape(part.user_id)
 
 
 def bold(data: str) -> str:

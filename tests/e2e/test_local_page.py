@@ -178,8 +178,10 @@ def test_a_modal_is_submitted_as_a_signed_view_submission(served, page):
     command(page, "/incident update")
     modal = page.get_by_role("dialog", name="Status update")
     expect(modal).to_be_visible()
-    modal.get_by_role("button", name="Post update").click()  # empty: the bot answers with a field error
-    expect(modal.locator(".field-error").first).to_have_text("Write the update.")
+    modal.get_by_role(
+        "button", name="Post update"
+    ).click()  # the template untouched: the bot answers with a field error
+    expect(modal.locator(".field-error").first).to_have_text("Write the update: fill in the template.")
     modal.get_by_label("What changed, what's next, when is the next update?").fill("Rolled back <b>v2</b>; next in 30m")
     modal.get_by_role("button", name="Post update").click()
     expect(modal).to_be_hidden()

@@ -18,6 +18,7 @@ from tests.fakes.chat import FakeChatRoom, readable
 DESIGN_SUBCOMMANDS = {
     "declare", "status", "list", "sev", "ack", "lead", "role", "note", "update", "timeline", "hypotheses",
     "runbook", "approve", "page", "escalate", "freeze", "unfreeze", "release", "resolve", "postmortem", "help",
+    "oncall",  # shared/DESIGN.md 5 as issue 13 extends it (`/incident page|escalate|update|oncall`)
 }  # fmt: skip
 
 

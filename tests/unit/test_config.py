@@ -332,13 +332,14 @@ def test_builtin_defaults_when_no_file() -> None:
 def test_default_slas() -> None:
     sla = AppConfig().sla
     assert set(sla) == set(Severity)
-    table = {sev: (t.ack_minutes, t.update_minutes, t.resolve_minutes) for sev, t in sla.items()}
+    table = {sev: (t.detect_minutes, t.ack_minutes, t.update_minutes, t.resolve_minutes) for sev, t in sla.items()}
+    # Issue 13: the status-update cadence SEV0 10 min, SEV1 15, SEV2 30, SEV3 2 h, SEV4 none; detect targets.
     assert table == {
-        Severity.SEV0: (5, 15, 240),
-        Severity.SEV1: (15, 15, 480),
-        Severity.SEV2: (30, 30, 1440),
-        Severity.SEV3: (240, 120, 4320),
-        Severity.SEV4: (1440, 1440, 10080),
+        Severity.SEV0: (5, 5, 10, 240),
+        Severity.SEV1: (5, 15, 15, 480),
+        Severity.SEV2: (15, 30, 30, 1440),
+        Severity.SEV3: (60, 240, 120, 4320),
+        Severity.SEV4: (None, 1440, None, 10080),
     }
     assert {s: asdict(v) for s, v in DEFAULT_SLA.items()} == {s: t.model_dump() for s, t in AppConfig().sla.items()}
     from bot.domain import cards, policy
@@ -378,6 +379,7 @@ def test_sla_overrides_merge_with_defaults(tmp_path: Path) -> None:
         "ack_minutes": 10,
         "update_minutes": 15,
         "resolve_minutes": 480,
+        "detect_minutes": 5,
     }
     assert config.sla[Severity.SEV3].resolve_minutes == 600
     assert config.sla[Severity.SEV0].ack_minutes == 5
@@ -414,6 +416,26 @@ def test_example_file_loads_and_is_complete() -> None:
         "tiers",
         "after_minutes",
         "notify",
+        # issue 13: escalation, paging, on-call, reminders, auto-upgrade, updates
+        "detect_minutes",
+        "pagerduty",
+        "rotations",
+        "every",
+        "handoff",
+        "timezone",
+        "start",
+        "overrides",
+        "user",
+        "routing_key_env",
+        "commander_after_minutes",
+        "commander_every_minutes",
+        "resolution_after_hours",
+        "resolution_every_hours",
+        "when",
+        "to",
+        "from",
+        "more_than",
+        "templates",
     ]:
         assert f"{key}:" in text, key
     assert config.oncall.users and config.teams and config.approvers

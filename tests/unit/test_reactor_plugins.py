@@ -71,13 +71,13 @@ async def test_the_bot_s_outbox_hands_out_exactly_what_its_registry_subscribes(t
     container = build(bot_settings(url, "http://127.0.0.1:9/api/"))
     try:
         assert container.outbox.reactors is container.store.reactors
-        assert sorted(r.name for r in container.store.reactors) == ["announcer", "slack-warroom"]
+        assert sorted(r.name for r in container.store.reactors) == ["announcer", "sla-clocks", "slack-warroom"]
         toy = container.store.reactors.add(Toy())
         assert container.outbox.reactors.get("toy") is toy
         out = await incidents.declare(container.deps, title="t", severity=Severity.SEV3, actor="U1")
         await incidents.add_note(container.deps, ref=out.incident.ref, actor="U1", text="n")
         async with container.store.read() as tx:
             rows = sorted((await tx.session.execute(select(DeliveryRow.reactor))).scalars())
-        assert rows == ["slack-warroom", "slack-warroom", "toy"]
+        assert rows == ["sla-clocks", "slack-warroom", "slack-warroom", "toy"]
     finally:
         await container.store.dispose()

@@ -1,5 +1,5 @@
-"""The announcer: tells the announcements channel (`#incidents`) about new incidents, severity changes and
-resolutions, each once, in the order they happened."""
+"""The announcer: tells the announcements channel (`#incidents`) about new incidents, severity changes,
+stakeholder status updates and resolutions, each once, in the order they happened."""
 
 from __future__ import annotations
 
@@ -20,7 +20,14 @@ def declared_marker(ref: str) -> str:
     return f"announce:{ref}"
 
 
-ANNOUNCED = frozenset({EventKind.SEVERITY_CHANGED.value, EventKind.RESOLVED.value})
+ANNOUNCED = frozenset({EventKind.SEVERITY_CHANGED.value, EventKind.RESOLVED.value, EventKind.STATUS_UPDATE.value})
+
+
+def _announcement(incident: Incident, e: Event) -> Text:
+    """One change as #incidents reads it; a status update in full, as its author wrote it."""
+    if e.kind == EventKind.STATUS_UPDATE.value:
+        return Text.of(Icon.UPDATE, " ", Strong(f"{incident.ref} status update"), " from ", actor(e), ":\n", e.text)
+    return Text.of(Strong(incident.ref), " ", action(e), " (", actor(e), ")")
 
 
 class Announcer:
@@ -48,7 +55,7 @@ class Announcer:
             await self._declared(incident, attempt)
             for e in [*earlier, event]:
                 if e.kind in ANNOUNCED:
-                    text = Text.of(Strong(incident.ref), " ", action(e), " (", actor(e), ")")
+                    text = _announcement(incident, e)
                     await self._post(text, f"announce:{e.id}", since=e.at, attempt=attempt)
         except ChatError as exc:
             raise chat_failure(exc) from exc

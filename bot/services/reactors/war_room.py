@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 
 from bot.domain.cards import CARD_CHANGING_TOPIC, ActionId, Button, topic_line, triage_card
@@ -32,11 +32,14 @@ class WarRoomReactor:
     name = "slack-warroom"  # stored on delivery rows: kept from before the reactors were plugins
     kinds = frozenset(k.value for k in EventKind if k not in SKIPPED)
 
-    def __init__(self, deps: Deps, chat: ChatRoom, *, prefix: str = "inc", oncall: list[str] | None = None) -> None:
+    def __init__(
+        self, deps: Deps, chat: ChatRoom, *, prefix: str = "inc",
+        oncall: list[str] | Callable[[], Sequence[str]] | None = None,
+    ) -> None:  # fmt: skip
         self.deps = deps
         self.chat = chat
         self.prefix = prefix
-        self.oncall = list(oncall or [])
+        self.oncall = oncall if callable(oncall) else list(oncall or [])  # a callable: who is on call now
 
     async def handle(self, event: Event, *, attempt: int) -> None:
         """Apply one event to the room."""
@@ -51,6 +54,9 @@ class WarRoomReactor:
                 user = str(event.payload.get("user") or "")
                 if USER_ID.match(user):
                     await self.chat.invite(incident.channel_id, [user])  # role holders belong in the room
+            invite = [str(u) for u in event.payload.get("invite") or [] if USER_ID.match(str(u))]
+            if invite:  # escalated to or paged: they belong in the room too
+                await self.chat.invite(incident.channel_id, invite)
             if event.kind in CARD_CHANGING_KINDS:
                 await self._refresh_card(incident)
                 if event.kind in CARD_CHANGING_TOPIC:
@@ -77,7 +83,8 @@ class WarRoomReactor:
         assert incident.channel_id is not None
         room = incident.channel_id
         await self.chat.set_topic(room, topic_line(incident))
-        invitees = [u for u in dict.fromkeys([incident.declared_by, *self.oncall]) if USER_ID.match(u)]
+        oncall = self.oncall() if callable(self.oncall) else self.oncall
+        invitees = [u for u in dict.fromkeys([incident.declared_by, *oncall]) if USER_ID.match(u)]
         if invitees:
             await self.chat.invite(incident.channel_id, invitees)
         posted = incident.card_ts is None
