@@ -95,9 +95,14 @@ class RunningBot:
             stuck = pending_tasks()
             connections = len(self.server.server_state.connections)
             self.server.force_exit = True  # uvicorn stops waiting for connections and background tasks
-            await asyncio.wait_for(self.task, 30)
+            try:
+                await asyncio.wait_for(asyncio.shield(self.task), 30)
+                after = "it ended once told to force its exit"
+            except TimeoutError:
+                after = f"even told to force its exit it did not end; now:\n{pending_tasks()}"
             raise AssertionError(
-                f"the bot did not shut down in {timeout:.0f} s ({connections} connection(s) still open):\n{stuck}"
+                f"the bot did not shut down in {timeout:.0f} s ({connections} connection(s) still open), {after}\n"
+                f"tasks at {timeout:.0f} s:\n{stuck}"
             ) from None
 
 
