@@ -93,6 +93,12 @@ class Redactor:
         return _redacted(value, self)
 
 
+def redact_json(value: Any, redact: Callable[[str], str]) -> Any:
+    """A JSON-like value with every string in it passed through `redact`, keys and values, however deep (for an
+    adapter handed a plain redacting function rather than a Redactor)."""
+    return _redacted(value, redact)
+
+
 def _redacted(value: Any, redact: Callable[[str], str]) -> Any:
     if type(value) is str:  # not a StrEnum (a severity, a status): those are the bot's own words
         return redact(value)

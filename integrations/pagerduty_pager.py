@@ -4,6 +4,10 @@ Answers: 202 accepted; 429 (rate limited) and 5xx are transient (PagerError, wit
 the outbox retries with backoff); 400 (invalid event) and the other 4xx are permanent (PagerRefused, which
 dead-letters the delivery with PagerDuty's reason). Routing keys are secrets: they are only ever put in the
 request body, never in an error, a log line or the URL. Answers are read up to a size cap.
+
+Everything an event carries passes `redact` once more (the pager's last line; the paging reactor redacts the
+page first): the summary, component and custom details, keys and values. Only the routing key (a configured
+secret the redactor knows, so it would be blanked) and the dedup key (the bot's own) are sent as they are.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import httpx
 
 from bot.domain.paging import Page, PageAction
 from bot.domain.ports import PagerError, PagerRefused
+from bot.redact import redact_json
 
 log = logging.getLogger("warroom.pagerduty")
 DEFAULT_URL = "https://events.pagerduty.com/v2/enqueue"
@@ -27,8 +32,8 @@ REASON_MAX = 500
 CLIENT = "warroom"
 
 
-def event_body(page: Page, routing_key: str) -> dict[str, Any]:
-    """The Events API v2 body of a page."""
+def event_body(page: Page, routing_key: str, redact: Callable[[str], str] = lambda s: s) -> dict[str, Any]:
+    """The Events API v2 body of a page, its payload redacted (not the routing key nor the dedup key)."""
     body: dict[str, Any] = {"routing_key": routing_key, "event_action": page.action.value, "dedup_key": page.dedup_key}
     if page.action is PageAction.TRIGGER:
         payload: dict[str, Any] = {
@@ -39,7 +44,7 @@ def event_body(page: Page, routing_key: str) -> dict[str, Any]:
         }
         if page.component:
             payload["component"] = page.component
-        body["payload"] = payload
+        body["payload"] = redact_json(payload, redact)
         body["client"] = CLIENT
     return body
 
@@ -65,12 +70,13 @@ class PagerDutyPager:
 
     def __init__(
         self, *, routing_keys: Mapping[str, str], client: Callable[[], httpx.AsyncClient], url: str = DEFAULT_URL,
-        timeout: float = 10.0,
+        timeout: float = 10.0, redact: Callable[[str], str] = lambda s: s,
     ) -> None:  # fmt: skip
         self._keys = {name: key for name, key in routing_keys.items() if key}
         self._client = client
         self.url = url
         self.timeout = timeout
+        self.redact = redact
 
     def serves(self, service: str) -> bool:
         """Whether a routing key is configured for the service."""
@@ -81,7 +87,7 @@ class PagerDutyPager:
         key = self._keys.get(page.service)
         if key is None:
             raise PagerRefused(f"no routing key configured for PagerDuty service {page.service!r}")
-        body = json.dumps(event_body(page, key)).encode()
+        body = json.dumps(event_body(page, key, self.redact)).encode()
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         try:
             async with self._client().stream(

@@ -263,7 +263,7 @@ def build(
     slack = build_chat(settings, core.redactor, core.telemetry, core.clock)
     install_log_redaction(core.redactor)
     outbound = build_outbound(settings, core.config, core.redactor, core.clock)
-    pager = build_pager(core.pager_keys, settings, core.http)
+    pager = build_pager(core.pager_keys, settings, core.http, core.redactor)
     war_room = build_reactors(core.store.reactors, core.deps, slack.chat, core.config, outbound=outbound, pager=pager)
     workers = build_workers(core, war_room, poll_interval=poll_interval, instance=instance)
     app = build_slack_app(slack, settings, core.deps)

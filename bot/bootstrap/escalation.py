@@ -55,8 +55,12 @@ def routing_keys(settings: Settings, config: AppConfig, environ: Mapping[str, st
     return keys
 
 
-def build_pager(keys: Mapping[str, str], settings: Settings, http: SharedHttp) -> PagerDutyPager | None:
+def build_pager(
+    keys: Mapping[str, str], settings: Settings, http: SharedHttp, redact: Callable[[str], str]
+) -> PagerDutyPager | None:
     """The PagerDuty pager, or None when no routing key is configured (paging off)."""
     if not keys:
         return None
-    return PagerDutyPager(routing_keys=keys, client=lambda: http.client, url=settings.pagerduty_events_url)
+    return PagerDutyPager(
+        routing_keys=keys, client=lambda: http.client, url=settings.pagerduty_events_url, redact=redact
+    )

@@ -5,6 +5,7 @@ dead letters or API answers."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import replace
 
@@ -19,6 +20,7 @@ from bot.db.tables import DeliveryRow
 from bot.domain.incident import Incident, Severity, Status
 from bot.domain.paging import PageAction, follow_up, trigger
 from bot.domain.ports import PagerError, PagerRefused
+from bot.redact import Redactor
 from bot.services import incidents
 from integrations.pagerduty_pager import PagerDutyPager
 from tests.e2e.harness import bot_settings
@@ -198,3 +200,26 @@ async def test_the_adapter_itself_logs_no_key_on_any_answer(pagerduty, client, c
             await pd.send(trigger(incident(), service="oncall", why="x"))
     assert len(pagerduty.received) == 4 and pagerduty.received[0]["routing_key"] == own_key
     assert caplog.records and own_key not in caplog.text
+
+
+async def test_the_adapter_redacts_everything_it_sends_but_the_routing_and_dedup_keys(pagerduty, client):
+    """The pager's last line: a page that reaches it unredacted (summary, component, details keys and values,
+    nested lists and tuples) leaves with no email, configured secret or phone number; the routing key, a secret
+    the redactor knows, and the dedup key go out as they are."""
+    secret, email, phone = "hunter2-SuperSecretValue", "ceo.private@acme-corp.example", "+1 (415) 555-2671"
+    page = replace(
+        trigger(incident(), service="oncall", why=f"paged by {email}"),
+        summary=f"Payments down for {email}, key {secret}, call {phone}", component=f"billing {email}",
+        details={"customer": email, email: [secret, (phone, {"nested": secret})], "reason": f"call {phone}"},
+    )  # fmt: skip
+    pd = PagerDutyPager(
+        routing_keys={"oncall": KEY}, client=lambda: client, url=pagerduty.url, redact=Redactor([secret, KEY])
+    )
+    await pd.send(page)
+    (sent,) = pagerduty.accepted
+    assert sent["routing_key"] == KEY and sent["dedup_key"] == f"warroom-{REF}", "the keys that route the page"
+    assert sent["payload"]["summary"].startswith("Payments down for [redacted-email]")
+    body = json.dumps(sent)
+    for leak in (email, secret, "555-2671"):
+        assert leak not in body, f"{leak} reached PagerDuty"
+    assert "[redacted]" in body and "[redacted-email]" in body

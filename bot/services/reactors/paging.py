@@ -9,6 +9,7 @@ retried delivery (the pager down for minutes, a 429, a crash) sends only what wa
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from bot.domain.escalation import ONCALL
@@ -17,6 +18,7 @@ from bot.domain.incident import Incident, Severity
 from bot.domain.paging import Page, PageAction, follow_up, trigger
 from bot.domain.ports import Pager, PagerError, PagerRefused
 from bot.plugins import GiveUp, RetryLater, RetryPolicy
+from bot.redact import redact_json
 from bot.services.deps import Deps
 
 log = logging.getLogger("warroom.pager")
@@ -98,19 +100,10 @@ class PagingReactor:
             )
 
     def _redacted(self, page: Page) -> Page:
-        """What leaves the bot passes the redactor: summary, component and every string of the details."""
+        """What leaves the bot passes the redactor: summary, component and every string of the details, keys and
+        values, however deep (the dedup key and the service name are the bot's own and route the page)."""
         r = self.deps.redact
-
-        def walk(value: Any) -> Any:
-            if isinstance(value, str):
-                return r(value)
-            if isinstance(value, list):
-                return [walk(v) for v in value]
-            if isinstance(value, dict):
-                return {k: walk(v) for k, v in value.items()}
-            return value
-
-        return Page(
-            action=page.action, dedup_key=page.dedup_key, service=page.service, summary=r(page.summary),
-            urgency=page.urgency, component=r(page.component) if page.component else None, details=walk(page.details),
+        return replace(
+            page, summary=r(page.summary), component=r(page.component) if page.component else None,
+            details=redact_json(page.details, r),
         )  # fmt: skip
