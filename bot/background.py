@@ -21,6 +21,21 @@ Sleep = Callable[[float], Awaitable[None]]
 log = logging.getLogger("warroom.background")
 
 
+async def wait_event(event: asyncio.Event, timeout: float | None) -> bool:  # noqa: ASYNC109
+    """Wait until `event` is set or `timeout` seconds pass; True when it was set.
+
+    Not `asyncio.wait_for(event.wait(), timeout)`: on Python 3.11, when the event is set in the same loop
+    iteration as the waiting task is cancelled, wait_for returns the result and the cancellation is lost. A
+    worker loop being stopped then runs on, and its stop waits for it forever (seen as a shutdown that hung).
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
+
+
 async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
     """Cancel a worker's loop and wait until it has stopped (its CancelledError is the expected end)."""
     if task is None:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
-from bot.background import Backoff, LoopTask, Sleep, log_failure, log_recovery
+from bot.background import Backoff, LoopTask, Sleep, log_failure, log_recovery, wait_event
 from bot.domain.ports import Clock
 
 C = TypeVar("C")
@@ -180,5 +180,4 @@ class ClaimWorker(Generic[C]):
             timeout = self.poll_interval
             if nxt is not None:
                 timeout = max(0.0, min(timeout, (nxt - self.clock.now()).total_seconds()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+            await wait_event(self._wake, timeout)

@@ -15,14 +15,13 @@ has finished (see bot.worker_threads), never from under it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.background import Backoff, LoopTask, log_failure, log_recovery
+from bot.background import Backoff, LoopTask, log_failure, log_recovery, wait_event
 from bot.worker_threads import WorkerThreads
 
 log = logging.getLogger("warroom.db")
@@ -88,8 +87,7 @@ class WalCheckpointer:
     async def _loop(self) -> None:
         delay = self.interval
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), delay)
+            await wait_event(self._kick, delay)
             self._kick.clear()
             try:
                 await self.run_once()

@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.background import Backoff, LoopTask, loops_detail
+from bot.background import Backoff, LoopTask, loops_detail, wait_event
+from bot.clock import ManualClock
 from bot.db.tables import DeliveryRow, TimerRow
 from bot.domain.incident import Severity
 from bot.outbox import OutboxWorker, RetryPolicy
@@ -136,3 +137,40 @@ def test_backoff_doubles_up_to_its_cap_and_resets():
     b = Backoff(base=0.5, cap=3)
     assert [b.failed() for _ in range(5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
     assert b.reset() == 5 and b.failed() == 0.5
+
+
+async def test_a_stop_that_comes_with_a_wake_up_is_not_lost(tmp_path):
+    """The outbox loop waits for a wake-up (a commit, a freed slot) or its poll. When the wake-up and the stop's
+    cancel land in the same loop iteration, asyncio.wait_for on Python 3.11 returned the wake-up and dropped the
+    cancel: the loop ran on and `stop()` (the container's shutdown) waited for it forever."""
+    store = await sqlite_store(tmp_path)
+    worker = OutboxWorker(store, clock=ManualClock(), poll_interval=30)
+    worker.start()
+    for _ in range(20):  # let it claim (nothing) and settle in its wait
+        await asyncio.sleep(0)
+    worker.wake()
+    stopping = asyncio.ensure_future(worker.stop())
+    try:
+        async with asyncio.timeout(5):
+            await stopping
+    finally:
+        await store.dispose()
+    assert not worker.running
+
+
+async def test_wait_event_gives_up_a_cancel_never():
+    event = asyncio.Event()
+
+    async def waits_forever() -> None:
+        while True:
+            await wait_event(event, 30)
+            event.clear()
+
+    task = asyncio.create_task(waits_forever())
+    await asyncio.sleep(0)
+    event.set()
+    task.cancel()  # in the same iteration as the event
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(5):
+            await task
+    assert await wait_event(asyncio.Event(), 0.01) is False
