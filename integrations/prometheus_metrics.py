@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
-from requests import RequestException
+from requests import RequestException, Timeout
 from urllib3.util.retry import Retry
 
 from bot.domain.metrics import Series
@@ -76,6 +76,10 @@ class PrometheusMetrics:
             return await loop.run_in_executor(self._pool, job)
         except PrometheusApiClientException as exc:
             raise QueryError(f"prometheus: {str(exc)[:300]}") from None
+        except Timeout:
+            # The HTTP timeout is the query's time limit, as the caller's own timer is: whichever fires first,
+            # the query timed out (not "failed").
+            raise TimeoutError("prometheus query timed out") from None
         except RequestException as exc:
             raise QueryError(f"prometheus unreachable: {type(exc).__name__}") from None
         except (ValueError, KeyError, TypeError) as exc:
