@@ -105,8 +105,10 @@ def scrub(text: str, *, ips: IpMode = "public") -> str:
     """The text with every recognized secret and personal datum replaced by a placeholder."""
     for pattern, repl in PATTERNS:
         text = pattern.sub(repl, text)
-    text = _CARD.sub(_card, text)
+    # A number written after a `+` is an international phone number, never a card: phones first, or a card-shaped
+    # run of its digits (a valid Luhn sum and a network prefix) would leave the `+` and the country code behind.
     text = _PHONE_INTL.sub(_phone, text)
+    text = _CARD.sub(_card, text)
     text = _PHONE_NANP.sub("[redacted-phone]", text)
     if ips != "none":
         replace = _ip(ips)

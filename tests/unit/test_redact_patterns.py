@@ -99,6 +99,13 @@ def test_no_email_survives(case):
     assert "[redacted-email]" in out
 
 
+@pytest.mark.parametrize("phone", ["+1 4111 1111 1111 11", "+411111111111116", "+44 20 7946 0958"])
+def test_an_international_number_is_a_phone_even_when_its_digits_look_like_a_card(phone):
+    # Found by the property below: the card pattern took the digits after `+1 ` (Luhn-valid, network prefix).
+    out = Redactor()(f"call {phone} now")
+    assert out == "call [redacted-phone] now", out
+
+
 @given(around(phone_numbers()))
 def test_no_phone_number_survives(case):
     phone, text = case
