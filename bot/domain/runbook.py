@@ -230,7 +230,7 @@ class Step(_Model):
     id: str = Field(pattern=SLUG)
     title: str = Field(min_length=1, max_length=200)
     risk: Risk
-    executor: Literal["dry_run", "kubectl", "http"]
+    executor: Literal["dry_run", "kubectl", "command", "http"]
     argv: list[str] = Field(min_length=1, max_length=64)
     rollback: list[str] | None = Field(default=None, min_length=1, max_length=64)
     verify: Verification | None = None
