@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.domain.alert import fingerprint
 
-LABEL_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+LABEL_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}\Z")
 SEVERITY_LABELS = ("critical", "error", "high", "warning", "info", "low")
 OPTIONS = {"summary", "service", "alertname", "severity", "customer_facing"}
 

@@ -40,7 +40,7 @@ ICONS = {
     Icon.INFO: "\u2139\ufe0f", Icon.WARNING: "⚠️", Icon.ERROR: "❌", Icon.LOCK: "🔒", Icon.WORKING: "⏳",
     Icon.NOT_YET: "⏸️",
 }  # fmt: skip
-_URL = re.compile(r"^https?://[^\s<>()\[\]]+$")
+_URL = re.compile(r"^https?://[^\s<>()\[\]]+\Z")
 
 
 def escape(data: str) -> str:

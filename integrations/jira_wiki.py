@@ -54,7 +54,7 @@ def render(text: Text | str) -> str:
 
 def link(item: Link) -> str:
     """`[label|url]` for an http(s) URL (its `|`, `]` and spaces quoted); other schemes show as text."""
-    if not re.match(r"^https?://[^\s]+$", item.url):
+    if not re.match(r"^https?://[^\s]+\Z", item.url):
         return escape(f"{item.label}: {item.url}")
     url = quote(item.url, safe=":/?&=#%@+,;~.-_!$'()*")
     label = escape(item.label).replace("\\|", "/") or escape(url)

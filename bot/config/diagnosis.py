@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.config.fields import LabelName
 
-_NAME = re.compile(r"^[A-Za-z0-9_.:/@-]{1,253}$")
-_DURATION = re.compile(r"^[1-9][0-9]{0,5}[smhdw]$")
+_NAME = re.compile(r"^[A-Za-z0-9_.:/@-]{1,253}\Z")
+_DURATION = re.compile(r"^[1-9][0-9]{0,5}[smhdw]\Z")
 
 
 def _name(value: str) -> str:

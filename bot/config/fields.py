@@ -11,11 +11,11 @@ from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 from bot.domain.incident import Severity
 from bot.domain.text import USER_ID
 
-_NOTIFY_TARGET = re.compile(r"^(oncall|team:[A-Za-z0-9_.-]+|S[A-Z0-9]+)$")  # besides a user id
-_LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TEAM_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
-CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
-CHANNEL_PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
+_NOTIFY_TARGET = re.compile(r"^(oncall|team:[A-Za-z0-9_.-]+|S[A-Z0-9]+)\Z")  # besides a user id
+_LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+_TEAM_NAME = re.compile(r"^[A-Za-z0-9_.-]+\Z")
+CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}\Z")
+CHANNEL_PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}\Z")
 
 
 def _user_id(value: str) -> str:

@@ -55,7 +55,7 @@ class LinksConfig(_Section):
     @classmethod
     def _check(cls, value: str | None) -> str | None:
         """An http(s) URL template using the incident's fields."""
-        if value is not None and not re.match(r"^https?://\S+$", value):
+        if value is not None and not re.match(r"^https?://\S+\Z", value):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return _check_template(value, _TEMPLATE_FIELDS["links"])
 

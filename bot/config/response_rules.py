@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from bot.config.rules import AppConfig
     from bot.config.settings import Settings
 
-_SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}\Z")
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*\Z")
 TEMPLATE_MAX = 3000
 
 

@@ -22,7 +22,7 @@ _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _URL_PASSWORD = re.compile(r"(://[^:/@?#]*:)([^@/?#]*)@")
 _DISCORD_WEBHOOK = re.compile(
-    r"^https://[A-Za-z0-9.-]+(?::\d+)?/api(?:/v\d+)?/webhooks/\d{1,20}/[A-Za-z0-9._-]+/?(?:\?.*)?$"
+    r"^https://[A-Za-z0-9.-]+(?::\d+)?/api(?:/v\d+)?/webhooks/\d{1,20}/[A-Za-z0-9._-]+/?(?:\?.*)?\Z"
 )
 
 

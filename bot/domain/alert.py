@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+# `$` (not `\Z`): the pattern is also a JSON Schema / pydantic (Rust regex) pattern, where `$` ends the text;
+# Python code matches it with `fullmatch`.
 LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$")
 LABEL_VALUE_MAX = 1024
 ANNOTATION_MAX = 16384

@@ -10,7 +10,9 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from bot.domain.hypotheses import Evidence
 
-_CW_METRIC = re.compile(r"^cloudwatch:(?P<ns>.+)/(?P<metric>[^/{]+)\{(?P<dims>[^}]*)\} (?P<stat>\S+) (?P<period>\d+)s$")
+_CW_METRIC = re.compile(
+    r"^cloudwatch:(?P<ns>.+)/(?P<metric>[^/{]+)\{(?P<dims>[^}]*)\} (?P<stat>\S+) (?P<period>\d+)s\Z"
+)
 _CW_LOGS = re.compile(r"^logs:(?P<group>\S+) (?P<filter>.*)$", re.S)
 _JSURL_SAFE = re.compile(r"[A-Za-z0-9_.-]")
 

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from datetime import date
 
-REF_RE = re.compile(r"^INC-(\d{8})-(\d{3,})$")
+REF_RE = re.compile(r"^INC-(\d{8})-(\d{3,})\Z")
 
 
 def format_ref(day: date, number: int) -> str:

@@ -39,10 +39,10 @@ from bot.domain.incident import Severity
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
-DURATION = re.compile(r"^[1-9][0-9]{0,5}[smhdw]$")
+DURATION = re.compile(r"^[1-9][0-9]{0,5}[smhdw]\Z")
 # What a value taken from an alert label may hold before it is put into a query or a command: no quote,
 # backslash, brace, space or shell character can get through, so it cannot leave its PromQL string.
-SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:/@-]{1,253}$")
+SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:/@-]{1,253}\Z")
 
 # The placeholders every runbook may use, with a sample value (what `warroom runbooks lint` renders).
 BUILTIN_PLACEHOLDERS: dict[str, str] = {

@@ -31,10 +31,10 @@ class Signal(StrEnum):
 # Kubernetes' generated name suffixes use this alphabet (no vowels, no 0, 1, 3: k8s.io/apimachinery util/rand).
 _K8S = "[bcdfghjklmnpqrstvwxz2456789]"
 _DEPLOYMENT_POD = re.compile(rf"^(.+)-{_K8S}{{6,10}}-{_K8S}{{5}}$")
-_STATEFUL_POD = re.compile(r"^(.+)-\d+$")
+_STATEFUL_POD = re.compile(r"^(.+)-\d+\Z")
 _DAEMON_POD = re.compile(rf"^(.+)-{_K8S}{{5}}$")
-_SAFE = re.compile(r"^[A-Za-z0-9_.:/@-]{1,253}$")
-_LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SAFE = re.compile(r"^[A-Za-z0-9_.:/@-]{1,253}\Z")
+_LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def workload_of(pod: str) -> str:

@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 
-USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
-CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}\Z")
+GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}\Z")
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}\Z")
 
 # Letters that draw nothing (fillers), besides the format characters (category Cf), which include the
 # bidi embeddings, overrides and isolates (U+202A-202E, U+2066-2069), the marks U+200E/U+200F, the

@@ -15,7 +15,7 @@ from bot.services.errors import BadRequest, IncidentNotFound
 from bot.services.uow import SilenceRecord
 
 MAX_SILENCE = timedelta(days=30)
-ID = re.compile(r"^[0-9a-f-]{36}$")
+ID = re.compile(r"^[0-9a-f-]{36}\Z")
 
 
 def silence_json(row: SilenceRecord, now: datetime) -> dict[str, Any]:

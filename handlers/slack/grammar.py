@@ -19,7 +19,7 @@ from handlers.slack.ids import COMMAND
 if TYPE_CHECKING:
     from handlers.slack.invocation import Invocation
 
-MENTION = re.compile(r"^<@([^|>]+)(?:\|[^>]*)?>$")
+MENTION = re.compile(r"^<@([^|>]+)(?:\|[^>]*)?>\Z")
 
 
 class GrammarError(ValueError):

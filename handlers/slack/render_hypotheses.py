@@ -13,7 +13,7 @@ from bot.domain.text import Mention, Strong, Text
 
 REPLY_MAX = 3500  # an ephemeral reply stays readable; the rest is in the API
 EVIDENCE_SHOWN = 2
-_HEADING = re.compile(r"^#{1,6}\s+(.*)$")
+_HEADING = re.compile(r"^#{1,6}\s+(.*)\Z")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 VERDICT = {Verdict.SUPPORTS: "supports", Verdict.CONTRADICTS: "contradicts", Verdict.INCONCLUSIVE: "inconclusive"}
 

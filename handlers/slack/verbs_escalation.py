@@ -13,8 +13,8 @@ from handlers.slack.invocation import Invocation
 from handlers.slack.render import ts
 from handlers.slack.verbs import outcome_text
 
-GROUP_MENTION = re.compile(r"^<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>$")
-NAME = re.compile(r"^@?(team:)?[A-Za-z0-9_.-]+$")
+GROUP_MENTION = re.compile(r"^<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>\Z")
+NAME = re.compile(r"^@?(team:)?[A-Za-z0-9_.-]+\Z")
 
 
 def _target(token: str, *, first: bool) -> str | None:

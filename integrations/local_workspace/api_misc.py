@@ -12,7 +12,7 @@ from .pagination import paginate
 from .records import BOT_ID, BOT_NAME, BOT_USER_ID, JSON, TEAM_ID, TEAM_NAME
 from .workspace import Workspace
 
-EMOJI_NAME = re.compile(r"^[a-z0-9_+'-]+(::skin-tone-[2-6])?$")
+EMOJI_NAME = re.compile(r"^[a-z0-9_+'-]+(::skin-tone-[2-6])?\Z")
 
 
 def auth_test(ws: Workspace, args: Args) -> JSON:

@@ -32,7 +32,7 @@ HUMANS = (
 )
 GENERAL_ID = "C0GENERAL"
 OPS_ALERTS_ID = "C0OPSALERTS"
-NAME_PATTERN = re.compile(r"^[a-z0-9_-]+$")
+NAME_PATTERN = re.compile(r"^[a-z0-9_-]+\Z")
 MAX_NAME = 80
 MAX_TOPIC = 250
 
