@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.servers.jira_server",
     "tests.servers.discord_server",
     "tests.servers.pagerduty",
+    "tests.servers.remediation_api",
 ]

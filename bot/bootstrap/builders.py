@@ -19,6 +19,7 @@ from bot.bootstrap.chat import SlackApp, SlackSide, build_chat, build_slack_app
 from bot.bootstrap.container import LOCAL_PAGE_PATH, LOCAL_SLACK_PATH, Container, LocalSlack
 from bot.bootstrap.diagnosis import build_diagnosis, register_rerun
 from bot.bootstrap.escalation import build_pager, register_timers, routing_keys
+from bot.bootstrap.executors import build_executors
 from bot.bootstrap.outbound import Outbound, build_outbound, link_templates, ticket_policy
 from bot.clock import SystemClock
 from bot.config import AppConfig, Settings, load_config
@@ -274,6 +275,7 @@ def build(
         outbox=workers.outbox, scheduler=workers.scheduler, heartbeat=workers.heartbeat,
         app=build_http(core, slack, app, holder, cert_fetcher=cert_fetcher, sns_confirm=sns_confirm),
         http=core.http, local=slack.local, socket=app.socket, closers=core.closers, outbound=outbound,
+        executors=build_executors(core.config.remediation.executors, http=core.http, redact=core.redactor),
     )  # fmt: skip
     holder["c"] = container
     return container

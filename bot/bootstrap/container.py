@@ -15,6 +15,7 @@ from bot.background import loops_detail
 from bot.bootstrap.outbound import Outbound
 from bot.config import AppConfig, Settings
 from bot.db.store import Store
+from bot.domain.execution import ExecutorRegistry
 from bot.domain.ports import ChatRoom, Clock
 from bot.heartbeat import Heartbeat
 from bot.http_client import SharedHttp
@@ -25,6 +26,7 @@ from bot.scheduler import Scheduler
 from bot.services.deps import Deps
 from bot.services.stats import Telemetry, database_ready
 from handlers.slack.socket_mode import SocketModeLink
+from integrations.executors.dry_run import DryRunExecutor
 
 log = logging.getLogger("warroom")
 LOCAL_SLACK_PATH = "/local-slack"
@@ -63,6 +65,8 @@ class Container:
     socket: SocketModeLink | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)  # adapters' worker threads, closed last
     outbound: Outbound = field(default_factory=Outbound)
+    # Remediation executors by name (remediation.executors in warroom.yml); dry_run only by default.
+    executors: ExecutorRegistry = field(default_factory=lambda: ExecutorRegistry.of([DryRunExecutor()]))
     _started: bool = False
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 

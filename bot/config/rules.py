@@ -31,6 +31,7 @@ from bot.config.fields import (
     severity_key,
 )
 from bot.config.outbound import DiscordConfig, JiraConfig, LinksConfig
+from bot.config.remediation import RemediationConfig
 from bot.config.response_rules import (
     AutoUpgradeRule,
     PagerDutyConfig,
@@ -257,6 +258,7 @@ class AppConfig(_Section):
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
     auto_upgrade: list[AutoUpgradeRule] = Field(default_factory=default_upgrades)
     updates: UpdatesConfig = Field(default_factory=UpdatesConfig)
+    remediation: RemediationConfig = Field(default_factory=RemediationConfig)
 
     _source: Path | None = PrivateAttr(default=None)
 
