@@ -1,9 +1,11 @@
 """`warroom runbooks lint`: every runbook file checked, with file and line for each finding.
 
 Checks: the pydantic schema (`bot.domain.runbook`), ids equal to file names and unique, every placeholder
-defined (built in or a param), and every PromQL expression (hypothesis queries and verifications, rendered
-with sample values) parsed by Prometheus itself: each is wrapped in a recording rule of one temporary
-rules file that `promtool check rules` reads (Debian's `prometheus` package ships promtool).
+defined (built in or a param), every remediation argv rendered with sample values as its executor would take it
+(`bot.domain.execution.build_request`: the values' patterns, the http argv shape), and every PromQL expression
+(hypothesis queries and verifications, rendered with sample values) parsed by Prometheus itself: each is wrapped
+in a recording rule of one temporary rules file that `promtool check rules` reads (Debian's `prometheus` package
+ships promtool).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.domain.execution import ExecutionRefused, build_request
 from bot.domain.golden_signals import GOLDEN_SIGNALS
 from bot.domain.neighbourhood import ScanScope, scan_queries
 from bot.domain.runbook import BUILTIN_PLACEHOLDERS, UndefinedPlaceholder, render
@@ -92,6 +95,24 @@ def check_promql(expressions: list[tuple[str, int, str]], promtool: str) -> list
     return findings
 
 
+def check_steps(loaded: Loaded) -> list[Finding]:
+    """Every remediation argv and rollback, rendered with sample values as its executor would get it: a sample
+    value its placeholder's pattern refuses, or an http step that is not [METHOD, URL, JSON body], is a finding."""
+    findings: list[Finding] = []
+    for runbook in loaded.runbooks:
+        values = runbook.sample_values()
+        for i, step in enumerate(runbook.remediation):
+            for key, template in (("argv", step.argv), ("rollback", step.rollback)):
+                if template is None or runbook.undefined_placeholders():
+                    continue  # undefined placeholders are already findings of the schema pass
+                try:
+                    build_request(action_id=step.id, executor=step.executor, template=template, values=values)
+                except ExecutionRefused as exc:
+                    line = loaded.line_of(runbook.id, ("remediation", i, key))
+                    findings.append(Finding(loaded.files[runbook.id], line, f"remediation[{i}].{key}: {exc.reason}"))
+    return findings
+
+
 def lint(paths: list[Path], *, promql: bool = True, promtool: str | None = None) -> tuple[Loaded, list[Finding]]:
     """Load and check every runbook under `paths`; (what loaded, every finding sorted by file and line).
 
@@ -99,7 +120,7 @@ def lint(paths: list[Path], *, promql: bool = True, promtool: str | None = None)
     silently.
     """
     loaded = load_paths(paths)
-    findings = list(loaded.findings)
+    findings = [*loaded.findings, *check_steps(loaded)]
     if promql:
         tool = promtool or find_promtool()
         if tool is None:

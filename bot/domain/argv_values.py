@@ -51,7 +51,6 @@ DURATION = _p(r"[1-9][0-9]{0,5}[smhdw]", "a duration like 30s, 5m or 1h")
 RATIO = _p(r"(?:0|1)(?:\.[0-9]{1,6})?", "a ratio from 0 to 1 like 0.05")
 INSTANCE = _p(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})(?::[0-9]{1,5})?", "a host name or IP address, optional :port")
 LABEL_NAME = _p(r"[A-Za-z_][A-Za-z0-9_]{0,127}", "a Prometheus label name")
-REGION = _p(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}", "a region name like eu-west-1")
 GENERIC = _p(
     r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,126})",
     "a plain name: letters, digits, '_', '.' and '-', starting with a letter or digit, at most 127",
@@ -74,7 +73,6 @@ VALUE_PATTERNS: dict[str, ValuePattern] = {
     "error_ratio": RATIO,
     "instance": INSTANCE,
     "service_label": LABEL_NAME,
-    **dict.fromkeys(("region", "standby"), REGION),
 }  # fmt: skip
 
 _SHOWN = 60

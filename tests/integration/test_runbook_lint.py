@@ -78,3 +78,23 @@ def test_a_missing_promtool_is_an_error_not_a_skip(tmp_path: Path, monkeypatch: 
 def test_no_runbooks_is_a_finding(tmp_path: Path) -> None:
     _, findings = lint([tmp_path / "absent"], promql=False)
     assert [f.message for f in findings] == ["no such file or directory"]
+
+
+def test_a_step_whose_sample_value_its_executor_would_refuse_is_a_finding(tmp_path: Path) -> None:
+    text = GOOD.replace('params:\n  threshold: "0.05"', 'params:\n  threshold: "0.05"\n  replicas: "many"').replace(
+        '-n, "{{namespace}}"]', '-n, "{{namespace}}", "--replicas={{replicas}}"]'
+    )
+    (tmp_path / "sample.md").write_text(text)
+    _, findings = lint([tmp_path], promql=False)
+    (finding,) = findings
+    line = text.splitlines().index(next(x for x in text.splitlines() if "argv:" in x)) + 1
+    assert finding.line == line and "remediation[0].argv" in finding.message and "{{replicas}}" in finding.message
+
+
+def test_an_http_step_must_be_method_url_and_body(tmp_path: Path) -> None:
+    text = GOOD.replace("executor: kubectl", "executor: http")
+    (tmp_path / "sample.md").write_text(text)
+    _, findings = lint([tmp_path], promql=False)
+    assert [f.message for f in findings] == [
+        "remediation[0].argv: refused: an http step's argv is [METHOD, URL] or [METHOD, URL, JSON body]"
+    ]
