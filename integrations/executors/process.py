@@ -120,14 +120,19 @@ async def _end_group(pgid: int, child: _Child, *, timed_out: bool, grace: float)
 
 
 async def run_process(argv: Sequence[str], *, time_limit: float, limits: ProcessLimits) -> Finished:
-    """Run argv[0] (an absolute path) with argv[1:] and wait at most `time_limit` seconds."""
+    """Run argv[0] (an absolute path) with argv[1:] and wait at most `time_limit` seconds; ExecutionRefused when
+    it cannot be started. Cancelled, it ends the process group before it lets the cancellation through."""
     check_argv(argv)
     loop = asyncio.get_running_loop()
     started = time.monotonic()
-    transport, child = await loop.subprocess_exec(
-        lambda: _Child(limits.output_limit + MARGIN), *argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, env=limits.environment(), cwd=limits.workdir, start_new_session=True,
-    )  # fmt: skip
+    try:
+        transport, child = await loop.subprocess_exec(
+            lambda: _Child(limits.output_limit + MARGIN), *argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, env=limits.environment(), cwd=limits.workdir, start_new_session=True,
+        )  # fmt: skip
+    except OSError as exc:  # not executable after all, a bad interpreter line, a missing working directory
+        why = exc.strerror or str(exc)
+        raise ExecutionRefused(f"refused: {argv[0]} could not be started ({why}); nothing ran") from None
     timed_out = False
     try:
         async with asyncio.timeout(time_limit):

@@ -7,6 +7,8 @@ capped and redacted, and that a timeout kills the whole process group.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -200,5 +202,30 @@ async def test_what_a_command_leaves_running_in_its_group_is_killed_when_it_ends
         assert result.ok and result.exit_code == 0 and not result.timed_out
         assert wait_dead(grandchild)
         assert result.duration < 5.0  # not held up by the grandchild's copy of the output pipe
+    finally:
+        kill_quietly(grandchild)
+
+
+async def test_a_program_that_cannot_start_is_refused(bin_dir):
+    (bin_dir / "garbage").write_bytes(b"\x7fELF not really\n")
+    (bin_dir / "garbage").chmod(0o755)
+    with pytest.raises(ExecutionRefused, match="could not be started"):
+        await command(bin_dir, allow=("garbage",)).run(req("garbage"))
+    with pytest.raises(ExecutionRefused, match="could not be started"):
+        await command(bin_dir, workdir=str(bin_dir / "missing")).run(req("recorder"))
+    assert calls(bin_dir) == []
+
+
+async def test_cancelling_a_run_ends_its_process_group(bin_dir):
+    task = asyncio.create_task(command(bin_dir).run(req("sleeper", timeout=300)))
+    deadline = time.monotonic() + 10
+    while not (bin_dir / "sleeper.pids").exists() and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)  # polls for the stub's own pid file, with a deadline
+    leader, grandchild = pids(bin_dir)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    try:
+        assert wait_dead(leader) and wait_dead(grandchild)
     finally:
         kill_quietly(grandchild)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.bootstrap import build
 from bot.bootstrap.executors import build_executors
 from bot.config import ConfigError, parse_config
 from bot.domain.execution import ExecRequest, ExecutionRefused, HttpCall, build_request
@@ -11,6 +12,7 @@ from bot.http_client import SharedHttp
 from bot.redact import Redactor
 from integrations.executors.dry_run import DryRunExecutor
 from integrations.executors.output import capped_output
+from tests.e2e.harness import bot_settings
 
 FULL = """
 remediation:
@@ -86,3 +88,15 @@ def test_capped_output_keeps_short_output_whole_and_redacts():
     cut = capped_output(b"x" * 1500, dropped=0, limit=1024, redact=redact)
     assert cut.startswith("x" * 1024) and "about 476 more bytes" in cut
     assert capped_output("é".encode() * 600, dropped=0, limit=1023, redact=redact).count("é") == 511
+
+
+async def test_the_bot_is_built_with_the_configured_executors(tmp_path):
+    config = parse_config('remediation:\n  executors:\n    command: {enabled: true, allow: ["true"]}\n')
+    container = build(bot_settings(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", "http://127.0.0.1:9/api/"),
+                      config=config)  # fmt: skip
+    try:
+        assert container.executors.names == ("command", "dry_run")
+        result = await container.executors.run(ExecRequest(action_id="a", executor="command", argv=("true",)))
+        assert result.ok and result.exit_code == 0 and result.executor == "command"
+    finally:
+        await container.store.dispose()
