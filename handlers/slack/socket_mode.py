@@ -118,7 +118,8 @@ class SocketModeLink:
             await asyncio.wait(set(handler.inflight), timeout=self.drain_timeout)
         client = handler.client
         try:
-            await asyncio.wait_for(handler.close_async(), timeout=self.close_timeout)  # type: ignore[no-untyped-call]
+            async with asyncio.timeout(self.close_timeout):
+                await handler.close_async()  # type: ignore[no-untyped-call]
         except Exception as exc:  # a half-open socket must not hang shutdown
             log.warning("closing the Socket Mode connection failed (%s)", type(exc).__name__)
         tasks = [

@@ -147,6 +147,34 @@ async def test_two_attempts_that_both_posted_leave_one_copy(env):
     assert [m.ts for m in room.messages if m.marker == "announce:99"] == [other], "our later copy was deleted"
 
 
+
+async def test_a_copy_whose_delete_failed_is_deleted_by_the_next_attempt(env):
+    deps, chat = env
+    ref, event = await declared_event(deps)
+    await WarRoomReactor(deps, chat).handle(event, attempt=1)
+    await chat.ensure_channel("incidents")
+    room = chat.by_name("incidents")
+    other = await chat.post_text(room.id, "resolved", marker="announce:99")
+
+    async def post_while_the_other_records() -> str:
+        ours = await chat.post_text(room.id, "resolved", marker="announce:99")
+        async with deps.store.transaction() as tx:
+            await tx.record_chat_post("announce:99", channel_id=room.id, ts=other, at=event.at)
+        chat.fail_next(ChatError("rate limited", code="ratelimited", retry_after=1))  # the delete fails
+        return ours
+
+    with pytest.raises(ChatError):
+        await post_once(deps, chat, "announce:99", room.id, post_while_the_other_records, since=event.at, attempt=1)
+    assert len([m for m in room.messages if m.marker == "announce:99"]) == 2, "the delete failed"
+
+    async def never() -> str:
+        raise AssertionError("the message was posted already")
+
+    kept = await post_once(deps, chat, "announce:99", room.id, never, since=event.at, attempt=2)
+    assert kept == other
+    assert [m.ts for m in room.messages if m.marker == "announce:99"] == [other], "the retry deleted our copy"
+    await post_once(deps, chat, "announce:99", room.id, never, since=event.at, attempt=3)  # gone already: fine
+
 class DiesAtPin(FakeChatRoom):
     """A process that posts the card and is killed (-9) before its pins.add reaches Slack."""
 

@@ -154,7 +154,8 @@ class DiagnosisReactor:
             if h.rank is None or h.id not in posted:
                 continue
             try:
-                await asyncio.wait_for(self._chart(incident, h, posted[h.id], anchor), self.diagnosis.chart_timeout)
+                async with asyncio.timeout(self.diagnosis.chart_timeout):
+                    await self._chart(incident, h, posted[h.id], anchor)
             except Exception as exc:  # a chart is a nicety: the card is what matters
                 log.warning("no chart for %s of %s: %s", h.id, incident.ref, type(exc).__name__ + f": {exc}")
 
