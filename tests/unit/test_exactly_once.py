@@ -147,7 +147,6 @@ async def test_two_attempts_that_both_posted_leave_one_copy(env):
     assert [m.ts for m in room.messages if m.marker == "announce:99"] == [other], "our later copy was deleted"
 
 
-
 async def test_a_copy_whose_delete_failed_is_deleted_by_the_next_attempt(env):
     deps, chat = env
     ref, event = await declared_event(deps)
@@ -174,6 +173,7 @@ async def test_a_copy_whose_delete_failed_is_deleted_by_the_next_attempt(env):
     assert kept == other
     assert [m.ts for m in room.messages if m.marker == "announce:99"] == [other], "the retry deleted our copy"
     await post_once(deps, chat, "announce:99", room.id, never, since=event.at, attempt=3)  # gone already: fine
+
 
 class DiesAtPin(FakeChatRoom):
     """A process that posts the card and is killed (-9) before its pins.add reaches Slack."""
