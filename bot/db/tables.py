@@ -35,6 +35,8 @@ class IncidentRow(Base):
     channel_name: Mapped[str | None] = mapped_column(String(80), unique=True)
     card_ts: Mapped[str | None] = mapped_column(String(32))
     human_control: Mapped[bool] = mapped_column(default=False)
+    frozen_since: Mapped[datetime | None] = mapped_column(index=True)  # deploys frozen for this incident
+    freeze_kind: Mapped[str | None] = mapped_column(String(16))
     jira_key: Mapped[str | None] = mapped_column(String(64))
     group_key: Mapped[str | None] = mapped_column(String(500), index=True)
     services: Mapped[list[str]] = mapped_column(default=list)
@@ -90,6 +92,17 @@ class EventRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     dedupe_key: Mapped[str | None] = mapped_column(String(250), unique=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHeadRow(Base):
+    """The newest entry of each chain of the event log, written with every append in the same transaction: what
+    `warroom audit verify` compares the chains' ends with, so deleting the newest rows is seen too."""
+
+    __tablename__ = "audit_heads"
+
+    chain: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int]
     hash: Mapped[str] = mapped_column(String(64))
 
 

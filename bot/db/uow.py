@@ -18,7 +18,16 @@ from bot.db.hypothesis_repo import HypothesisRepository
 from bot.db.incident_repo import IncidentRepository
 from bot.db.silence_repo import SilenceRepository
 from bot.db.sqlite_inline import InlineConnection
-from bot.db.tables import ChatPostRow, DeliveryRow, EventRow, InboundSeenRow, IncidentRow, PageSentRow, TimerRow
+from bot.db.tables import (
+    AuditHeadRow,
+    ChatPostRow,
+    DeliveryRow,
+    EventRow,
+    InboundSeenRow,
+    IncidentRow,
+    PageSentRow,
+    TimerRow,
+)
 from bot.domain.chain import GENESIS, event_hash
 from bot.domain.events import Event, NewEvent
 from bot.domain.incident import Incident
@@ -57,6 +66,13 @@ _LAST_OF_CHAIN = (
     .where(EventRow.chain == bindparam("chain"))
     .order_by(EventRow.seq.desc())
     .limit(1)
+)
+# The chain's newest entry, written with each append (what `warroom audit verify` checks the chain's end against).
+_MOVE_HEAD = tuple(
+    ins(cast(Table, AuditHeadRow.__table__))
+    .values(chain=bindparam("chain"), seq=bindparam("seq"), hash=bindparam("hash"))
+    .on_conflict_do_update(index_elements=["chain"], set_={"seq": bindparam("seq"), "hash": bindparam("hash")})
+    for ins in (sqlite.insert, postgresql.insert)
 )
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 
@@ -189,6 +205,7 @@ class Tx:
             "text": text, "payload": payload, "dedupe_key": dedupe_key, "prev_hash": prev, "hash": digest,
         }  # fmt: skip
         event_id = int((await self.session.execute(_INSERT_EVENT, values)).scalar_one())
+        await self.session.execute(_MOVE_HEAD[not self.store_is_sqlite], {"chain": chain, "seq": seq, "hash": digest})
         deliveries = [
             {"event_id": event_id, "reactor": name, "chain": chain, "status": PENDING, "attempts": 0, "due_at": at,
              "created_at": at}

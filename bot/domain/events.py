@@ -32,6 +32,9 @@ class EventKind(StrEnum):
     PAGED = "incident.paged"
     SLA_BREACHED = "sla.breached"
     REMINDER = "incident.reminder"
+    CONTROL_RELEASED = "incident.control_released"
+    DEPLOY_FROZEN = "deploy.frozen"
+    DEPLOY_UNFROZEN = "deploy.unfrozen"
 
 
 # Events that change what the triage card shows.
@@ -43,6 +46,9 @@ CARD_CHANGING: frozenset[EventKind] = frozenset(
         EventKind.ROLE_ASSIGNED,
         EventKind.RESOLVED,
         EventKind.TICKET_FILED,
+        EventKind.CONTROL_RELEASED,
+        EventKind.DEPLOY_FROZEN,
+        EventKind.DEPLOY_UNFROZEN,
     }
 )
 

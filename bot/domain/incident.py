@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from bot.domain import control
 from bot.domain.events import EventKind, NewEvent
 from bot.domain.naming import CHANNEL_NAME_MAX as CHANNEL_NAME_MAX
 from bot.domain.naming import REF_RE as REF_RE
@@ -141,6 +142,8 @@ class Incident:
     card_ts: str | None = None
     summary: str | None = None
     human_control: bool = False
+    frozen_since: datetime | None = None  # deploys frozen for this incident since (bot.domain.control)
+    freeze_kind: str | None = None  # who froze them: the severity, or someone by hand
     jira_key: str | None = None
     group_key: str | None = None
     services: list[str] = field(default_factory=list)
@@ -170,18 +173,18 @@ class Incident:
 
     # -- rules ---------------------------------------------------------------------------------
 
-    def _require_open(self, what: str) -> None:
+    def require_open(self, what: str) -> None:
+        """Raise IncidentClosed when it is resolved or closed."""
         if not self.status.is_open:
             raise IncidentClosed(self.ref, self.status, what)
 
-    def _set_severity(self, severity: Severity, reason: str, *, confirmed: bool) -> None:
-        """The one place severity is set: SEV0 and SEV1 put the incident under human control (the bot then
-        executes nothing without explicit approval, until released)."""
-        self.severity = severity
-        self.severity_reason = reason
-        self.severity_confirmed = confirmed
-        if severity.is_major():
-            self.human_control = True
+    def _set_severity(
+        self, severity: Severity, reason: str, *, confirmed: bool, actor: str, at: datetime, old: Severity | None
+    ) -> list[NewEvent]:
+        """The one place severity is set: raising to SEV0/SEV1 puts the incident under human control (the bot
+        then executes nothing without explicit approval, until released) and freezes deploys."""
+        self.severity, self.severity_reason, self.severity_confirmed = severity, reason, confirmed
+        return control.severity_set(self, old, actor=actor, at=at)
 
     def _event(
         self, kind: EventKind, actor: str, at: datetime, text: str, *, key: str | None = None, **payload: Any
@@ -216,23 +219,14 @@ class Incident:
             alertnames=list(alertnames or []), regions=list(regions or []), alert_count=alert_count,
             alerts_firing=alerts_firing, last_alert_at=at if alert_count else None, updated_at=at,
         )  # fmt: skip
-        inc._set_severity(severity, reason, confirmed=confirmed)
         text = f"declared {severity.value}: {title}"
-        event = inc._event(
-            EventKind.DECLARED,
-            actor,
-            at,
-            text,
-            severity=severity.value,
-            title=title,
-            reason=reason,
-            confirmed=confirmed,
-        )
-        return inc, [event]
+        payload: dict[str, Any] = {"severity": severity.value, "title": title, "reason": reason, "confirmed": confirmed}
+        event = inc._event(EventKind.DECLARED, actor, at, text, **payload)
+        return inc, [event, *inc._set_severity(severity, reason, confirmed=confirmed, actor=actor, at=at, old=None)]
 
     def acknowledge(self, *, actor: str, at: datetime) -> list[NewEvent]:
         """Stop the ack clock; a second acknowledge changes nothing."""
-        self._require_open("acknowledge it")
+        self.require_open("acknowledge it")
         if self.acknowledged_at is not None:
             return []
         return [self._acknowledged(actor, at)]
@@ -247,7 +241,7 @@ class Incident:
     def assign_role(self, role: Role, user_id: str, *, actor: str, at: datetime) -> list[NewEvent]:
         """Give a role: commander, comms and scribe have one holder, sme may have several. Taking command is
         an acknowledgement."""
-        self._require_open("assign roles")
+        self.require_open("assign roles")
         current = self.roles.get(role, [])
         exclusive = role is not Role.SME
         if user_id in current and (not exclusive or current == [user_id]):
@@ -261,17 +255,17 @@ class Incident:
 
     def change_severity(self, severity: Severity, *, actor: str, at: datetime, reason: str = "") -> list[NewEvent]:
         """Set (and confirm) the severity by hand."""
-        self._require_open("change its severity")
+        self.require_open("change its severity")
         old = self.severity
         if old is severity and self.severity_confirmed:
             return []
         reason = reason.strip()
-        self._set_severity(severity, reason or f"set to {severity.value} by hand", confirmed=True)
+        why = reason or f"set to {severity.value} by hand"
+        more = self._set_severity(severity, why, confirmed=True, actor=actor, at=at, old=old)
         verb = "raised" if severity.rank < old.rank else "lowered" if severity.rank > old.rank else "confirmed"
         text = f"{verb} severity {old.value} → {severity.value}" + (f": {reason}" if reason else "")
-        return [
-            self._event(EventKind.SEVERITY_CHANGED, actor, at, text, old=old.value, new=severity.value, reason=reason)
-        ]
+        payload: dict[str, Any] = {"old": old.value, "new": severity.value, "reason": reason}
+        return [self._event(EventKind.SEVERITY_CHANGED, actor, at, text, **payload), *more]
 
     def raise_severity(
         self, severity: Severity, *, reason: str, confirmed: bool, actor: str, at: datetime
@@ -280,11 +274,10 @@ class Incident:
         old = self.severity
         if severity.rank >= old.rank:
             return []
-        self._set_severity(severity, reason, confirmed=confirmed)
+        more = self._set_severity(severity, reason, confirmed=confirmed, actor=actor, at=at, old=old)
         text = f"raised severity {old.value} → {severity.value}: {reason}"
-        return [
-            self._event(EventKind.SEVERITY_CHANGED, actor, at, text, old=old.value, new=severity.value, reason=reason)
-        ]
+        payload: dict[str, Any] = {"old": old.value, "new": severity.value, "reason": reason}
+        return [self._event(EventKind.SEVERITY_CHANGED, actor, at, text, **payload), *more]
 
     def set_status(self, status: Status, *, actor: str, at: datetime, note: str = "") -> list[NewEvent]:
         """Move through the state machine (raises InvalidTransition); reopening clears the resolve time."""
@@ -301,7 +294,8 @@ class Incident:
             self.resolved_at = None
             self.acknowledged_at = self.acknowledged_at or at
         text = f"status {current.value} → {status.value}" + (f": {note}" if note else "")
-        return [self._event(EventKind.STATUS_CHANGED, actor, at, text, old=current.value, new=status.value, note=note)]
+        event = self._event(EventKind.STATUS_CHANGED, actor, at, text, old=current.value, new=status.value, note=note)
+        return [event, *(control.reopened(self, actor=actor, at=at) if current is Status.RESOLVED else [])]
 
     def resolve(self, *, actor: str, at: datetime, summary: str = "") -> list[NewEvent]:
         """Resolve; resolving a resolved incident changes nothing."""
@@ -313,7 +307,8 @@ class Incident:
         self.resolved_at = at
         self.summary = summary[:TEXT_MAX] or self.summary
         text = "resolved the incident" + (f": {summary}" if summary else "")
-        return [self._event(EventKind.RESOLVED, actor, at, text, old=current.value, summary=summary)]
+        event = self._event(EventKind.RESOLVED, actor, at, text, old=current.value, summary=summary)
+        return [event, *control.resolved(self, actor=actor, at=at)]
 
     def add_text(
         self, kind: EventKind, body: str, *, actor: str, at: datetime, key: str | None = None

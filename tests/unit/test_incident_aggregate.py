@@ -16,7 +16,8 @@ def declared(severity: Severity = Severity.SEV3, *, confirmed: bool = True) -> I
     inc, events = Incident.declare(
         ref="INC-20261123-001", title="t", severity=severity, actor="U1", at=AT, reason="r", confirmed=confirmed
     )
-    assert [e.kind for e in events] == [EventKind.DECLARED]
+    major = [EventKind.DEPLOY_FROZEN] if severity.is_major() else []
+    assert [e.kind for e in events] == [EventKind.DECLARED, *major]
     return inc
 
 

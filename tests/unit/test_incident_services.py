@@ -106,7 +106,8 @@ async def test_severity_change_records_old_and_new(deps):
     out = await incidents.change_severity(deps, ref=ref, severity=Severity.SEV1, actor="U2", reason="customers hit")
     assert out.incident.severity is Severity.SEV1 and out.incident.human_control
     _, events = await incidents.timeline(deps, ref=ref)
-    ev = events[-1]
+    ev, frozen = events[-2:]
+    assert frozen.kind == EventKind.DEPLOY_FROZEN.value, "raising to SEV1 freezes deploys, as an event"
     assert ev.kind == EventKind.SEVERITY_CHANGED.value
     assert ev.payload == {"old": "SEV3", "new": "SEV1", "reason": "customers hit"}
     same = await incidents.change_severity(deps, ref=ref, severity=Severity.SEV1, actor="U2")
