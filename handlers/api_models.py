@@ -62,7 +62,8 @@ class Incident(_Answer):
     resolved_at: Time | None
     summary: str | None
     jira_key: str | None
-    human_control: bool
+    human_control: bool = Field(description="SEV0/SEV1 until `/incident release`: nothing runs without approval")
+    frozen_since: Time | None = Field(description="deploys frozen for this incident since (null: not frozen)")
     group_key: str | None
     alertnames: list[str]
     runbook: str | None = Field(description="the best-matching runbook's id (once diagnosed)")
@@ -118,6 +119,14 @@ class ReviewQueue(_Answer):
     """`GET /api/v1/review`: newest first."""
 
     alerts: list[ReviewAlert]
+
+
+class Freeze(_Answer):
+    """`GET /api/v1/freeze`: whether deploys are frozen (200 either way, so pipelines can `jq .frozen`)."""
+
+    frozen: bool = Field(description="true while an open incident freezes deploys (an open SEV0/SEV1, or by hand)")
+    incidents: list[str] = Field(description="the refs of the incidents that freeze deploys, frozen longest first")
+    since: Time | None = Field(description="when the longest-standing of these freezes began (null: not frozen)")
 
 
 class Silence(_Answer):

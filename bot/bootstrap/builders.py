@@ -37,6 +37,7 @@ from bot.redact import Redactor, install_log_redaction
 from bot.scheduler import Scheduler
 from bot.services import reactors
 from bot.services.alerts import CARD_REFRESH, note_joined_alerts
+from bot.services.authority_deps import AuthorityDeps
 from bot.services.deps import AlertPolicy, Deps
 from bot.services.stats import Telemetry
 from handlers.http import ApiAuth, HttpDeps, create_app
@@ -110,6 +111,7 @@ def build_core(settings: Settings, config: AppConfig, clock: Clock) -> Core:
     deps = Deps(
         store=store, clock=clock, sla=_sla(config), alerts=alert_policy(config), redact=redactor, diagnosis=diagnosis,
         response=response_policy(config),
+        authority=AuthorityDeps(config.approvers.approvers(), config.permissions.major_changes),
     )  # fmt: skip
     http = SharedHttp(timeout=10.0)
     return Core(settings, config, clock, redactor, Telemetry(), store, deps, http, closers, pager_keys)
@@ -262,6 +264,7 @@ def build(
         raise ValueError("; ".join(problems))
     core = build_core(settings, config or load_config(settings.config_path), clock or SystemClock())
     slack = build_chat(settings, core.redactor, core.telemetry, core.clock)
+    core.deps.authority.groups = slack.groups
     install_log_redaction(core.redactor)
     outbound = build_outbound(settings, core.config, core.redactor, core.clock)
     pager = build_pager(core.pager_keys, settings, core.http, core.redactor)

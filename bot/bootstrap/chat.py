@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bootstrap.container import ALERTMANAGER_PATH, LOCAL_SLACK_PATH, LocalSlack
 from bot.config import Settings
-from bot.domain.ports import ChatRoom, Clock
+from bot.domain.ports import ChatRoom, Clock, GroupDirectory
 from bot.domain.text import visible
 from bot.redact import RedactingChatRoom, Redactor
 from bot.sample_alert import sample_alerts
@@ -34,6 +34,7 @@ class SlackSide:
     chat: ChatRoom
     signing_secret: str
     local: LocalSlack | None
+    groups: GroupDirectory | None = None  # who is in a user group (approvers), on the same client
 
 
 @dataclass(slots=True)
@@ -101,8 +102,9 @@ def build_chat(settings: Settings, redactor: Redactor, telemetry: Telemetry, clo
     client = make_client(
         token, base_url=api_url, on_rate_limited=telemetry.rate_limited, scrub=lambda s: visible(redactor(s))
     )
-    chat = RedactingChatRoom(SlackChatRoom(client, pacer=Pacer(scale=settings.slack_rate_scale)), redactor)
-    return SlackSide(client=client, chat=chat, signing_secret=signing_secret, local=local)
+    room = SlackChatRoom(client, pacer=Pacer(scale=settings.slack_rate_scale))
+    chat = RedactingChatRoom(room, redactor)
+    return SlackSide(client=client, chat=chat, signing_secret=signing_secret, local=local, groups=room)
 
 
 def build_slack_app(slack: SlackSide, settings: Settings, deps: Deps) -> SlackApp:

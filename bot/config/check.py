@@ -48,7 +48,8 @@ def check_config(settings: Settings) -> tuple[bool, str]:
         f"  severity rules:   {len(config.severity_rules)}",
         f"  teams:            {len(config.teams)} ({teams})",
         f"  on-call users:    {len(config.oncall.users)}",
-        f"  approvers:        {len(config.approvers)}",
+        f"  approvers:        {len(config.approvers.users)} users, {len(config.approvers.usergroup)} user groups;"
+        f" {config.permissions.major_changes.value} may lower or resolve SEV0/SEV1",
         f"  silences:         {len(config.silences)}",
         f"  escalation tiers: {len(config.escalation.tiers)}",
         *response_lines(config, settings),

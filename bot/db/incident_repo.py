@@ -215,6 +215,12 @@ class IncidentRepository:
             q = q.where(IncidentRow.status.in_([Status.RESOLVED.value, Status.CLOSED.value]))
         return await self._track(list((await self._session.execute(q)).scalars()), roles=True)
 
+    async def frozen(self) -> list[Incident]:
+        """The open incidents that freeze deploys, frozen longest first."""
+        q = select(IncidentRow).where(IncidentRow.frozen_since.is_not(None), IncidentRow.status.in_(OPEN))
+        rows = (await self._session.execute(q.order_by(IncidentRow.frozen_since, IncidentRow.id))).scalars()
+        return await self._track(list(rows), roles=False)
+
     async def timeline(
         self, incident_id: int, *, kinds: Collection[str] | None = None, before_seq: int | None = None
     ) -> list[Event]:

@@ -70,10 +70,16 @@ def check_release(*, actor: str, commander: str | None, approvers: Approvers) ->
 
 
 def check_lower_or_resolve(
-    *, actor: str, severity: Severity, commander: str | None, approvers: Approvers, who: Who = Who.APPROVERS
+    *,
+    actor: str,
+    severity: Severity,
+    commander: str | None,
+    approvers: Approvers,
+    who: Who = Who.APPROVERS,
+    what: str = "lower the severity of or resolve",
 ) -> None:
-    """Lowering the severity of, or resolving, a SEV0/SEV1: by default only the commander or an approver (less
-    severe incidents stay open to anyone in the room)."""
+    """Lowering the severity of, or resolving (or lifting the deploy freeze of: `what`), a SEV0/SEV1: by default
+    only the commander or an approver; less severe incidents stay open to anyone in the room."""
     if not severity.is_major() or who is Who.ANYONE:
         return
     if actor == commander:
@@ -82,4 +88,4 @@ def check_lower_or_resolve(
         return
     whom = "the commander" if who is Who.COMMANDER else approvers.describe()
     hint = "" if commander else " (nobody is commander yet: take command with `/incident lead`)"
-    raise Refused(f"only {whom} may lower the severity of or resolve a {severity.value} incident{hint}")
+    raise Refused(f"only {whom} may {what} a {severity.value} incident{hint}")

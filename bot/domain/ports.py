@@ -144,6 +144,14 @@ class ChatRoom(Protocol):
         ...
 
 
+class GroupDirectory(Protocol):
+    """The members of the chat platform's user groups (who is in the approvers group)."""
+
+    async def group_members(self, group_id: str) -> list[str]:
+        """The user ids of the group's members; ChatError when the platform cannot say."""
+        ...
+
+
 class ChartRenderer(Protocol):
     """Draws a chart view model as an image (the PNG of a hypothesis card)."""
 

@@ -13,6 +13,7 @@ from bot.domain.ports import Clock
 from bot.domain.response import ResponsePolicy
 from bot.domain.severity import SeverityRuleLike
 from bot.redact import Redactor
+from bot.services.authority_deps import AuthorityDeps
 from bot.services.diagnosis_deps import DiagnosisDeps
 from bot.services.uow import Database
 
@@ -57,3 +58,5 @@ class Deps:
     diagnosis: DiagnosisDeps = field(default_factory=DiagnosisDeps)
     # Escalation tiers, on-call, teams, reminders, auto-upgrade rules, update templates (warroom.yml).
     response: ResponsePolicy = field(default_factory=ResponsePolicy)
+    # Approvers and who may lower or resolve a SEV0/SEV1 (warroom.yml `approvers`, `permissions`).
+    authority: AuthorityDeps = field(default_factory=AuthorityDeps)

@@ -25,3 +25,13 @@ class BadRequest(ServiceError):
     """The request itself is malformed (bad severity, empty note...)."""
 
     code = "bad_request"
+
+
+class NotAllowed(ServiceError):
+    """A rule of who may do what refused the request; `rule` says which, in a sentence."""
+
+    code = "forbidden"
+
+    def __init__(self, rule: str) -> None:
+        super().__init__(f"Refused: {rule}.")
+        self.rule = rule

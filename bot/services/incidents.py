@@ -10,11 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.domain.authority import Approvers, Refused, check_lower_or_resolve
 from bot.domain.events import Event, EventKind, NewEvent
 from bot.domain.incident import TEXT_MAX, Incident, IncidentClosed, InvalidTransition, Role, Severity, Status
 from bot.domain.text import Mention, Text
 from bot.services.deps import Deps
-from bot.services.errors import BadRequest, IncidentNotFound, IncidentNotOpen
+from bot.services.errors import BadRequest, IncidentNotFound, IncidentNotOpen, NotAllowed
 from bot.services.uow import Conflict, UnitOfWork
 
 TITLE_MAX = 200
@@ -48,7 +49,18 @@ async def _locked(uow: UnitOfWork, ref: str) -> Incident:
 Message = Callable[[Incident], Text | str]
 
 
-async def _change(
+def check_major_change(deps: Deps, incident: Incident, *, actor: str, approvers: Approvers, what: str) -> None:
+    """NotAllowed, naming the rule, when `actor` may not `what` this SEV0/SEV1 (warroom.yml `permissions`)."""
+    try:
+        check_lower_or_resolve(
+            actor=actor, severity=incident.severity, commander=incident.commander, approvers=approvers,
+            who=deps.authority.major_changes, what=what,
+        )  # fmt: skip
+    except Refused as exc:
+        raise NotAllowed(exc.rule) from None
+
+
+async def change_incident(
     deps: Deps, ref: str, change: Callable[[Incident], list[NewEvent]], done: Message, unchanged: Message
 ) -> Outcome:
     """Load the incident locked, apply a domain change and save it with its events: the common use case."""
@@ -114,7 +126,7 @@ async def declare(
 async def acknowledge(deps: Deps, *, ref: str, actor: str) -> Outcome:
     """Acknowledge; a second acknowledge changes nothing."""
     now = deps.clock.now()
-    return await _change(
+    return await change_incident(
         deps,
         ref,
         lambda i: i.acknowledge(actor=actor, at=now),
@@ -126,7 +138,7 @@ async def acknowledge(deps: Deps, *, ref: str, actor: str) -> Outcome:
 async def assign_role(deps: Deps, *, ref: str, role: Role, user_id: str, actor: str) -> Outcome:
     """Give a role to a user; commander, comms and scribe have one holder, sme may have several."""
     now = deps.clock.now()
-    return await _change(
+    return await change_incident(
         deps,
         ref,
         lambda i: i.assign_role(role, user_id, actor=actor, at=now),
@@ -141,12 +153,20 @@ async def take_lead(deps: Deps, *, ref: str, actor: str) -> Outcome:
 
 
 async def change_severity(deps: Deps, *, ref: str, severity: Severity, actor: str, reason: str = "") -> Outcome:
-    """Change severity (confirming it); SEV0/SEV1 put the incident under human control."""
+    """Change severity (confirming it); raising to SEV0/SEV1 takes human control and freezes deploys, lowering a
+    SEV0/SEV1 is for the commander or an approver (by default)."""
     now = deps.clock.now()
-    return await _change(
+    approvers = await deps.authority.current(now)
+
+    def change(i: Incident) -> list[NewEvent]:
+        if severity.rank > i.severity.rank and i.is_open:
+            check_major_change(deps, i, actor=actor, approvers=approvers, what="lower the severity of")
+        return i.change_severity(severity, actor=actor, at=now, reason=reason)
+
+    return await change_incident(
         deps,
         ref,
-        lambda i: i.change_severity(severity, actor=actor, at=now, reason=reason),
+        change,
         lambda i: f"{i.ref} is now {severity.value}",
         lambda i: f"{i.ref} is already {severity.value}",
     )
@@ -164,20 +184,24 @@ async def set_status(deps: Deps, *, ref: str, status: Status, actor: str, note: 
         except InvalidTransition as exc:
             raise IncidentNotOpen(f"{i.ref}: {exc}") from None
 
-    return await _change(
+    return await change_incident(
         deps, ref, move, lambda i: f"{i.ref} is now {status.value}", lambda i: f"{i.ref} is already {status.value}"
     )
 
 
 async def resolve(deps: Deps, *, ref: str, actor: str, summary: str = "") -> Outcome:
-    """Resolve; resolving a resolved incident changes nothing."""
+    """Resolve (a SEV0/SEV1: the commander or an approver, by default); resolving a resolved incident changes
+    nothing."""
     now = deps.clock.now()
-    return await _change(
-        deps,
-        ref,
-        lambda i: i.resolve(actor=actor, at=now, summary=summary),
-        lambda i: f"{i.ref} resolved",
-        lambda i: f"{i.ref} is already {i.status.value}",
+    approvers = await deps.authority.current(now)
+
+    def change(i: Incident) -> list[NewEvent]:
+        if i.is_open:
+            check_major_change(deps, i, actor=actor, approvers=approvers, what="resolve")
+        return i.resolve(actor=actor, at=now, summary=summary)
+
+    return await change_incident(
+        deps, ref, change, lambda i: f"{i.ref} resolved", lambda i: f"{i.ref} is already {i.status.value}"
     )
 
 

@@ -124,6 +124,10 @@ class Incidents(Protocol):
         """Newest first, `open`, `resolved` or `all`."""
         ...
 
+    async def frozen(self) -> list[Incident]:
+        """The open incidents that freeze deploys, frozen longest first."""
+        ...
+
     async def timeline(
         self, incident_id: int, *, kinds: Collection[str] | None = None, before_seq: int | None = None
     ) -> list[Event]:

@@ -110,6 +110,7 @@ def incident_fields(i: Incident) -> dict[str, Any]:
         "summary": i.summary,
         "jira_key": i.jira_key,
         "human_control": i.human_control,
+        "frozen_since": iso(i.frozen_since),
         "group_key": i.group_key,
         "alertnames": list(i.alertnames),
         "runbook": i.runbook,

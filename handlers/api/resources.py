@@ -6,7 +6,7 @@ from typing import Protocol
 
 from starlette.routing import Route
 
-from handlers.api import hypotheses, incidents, review, silences
+from handlers.api import freeze, hypotheses, incidents, review, silences
 from handlers.api.answers import Api
 from handlers.apidoc import Doc, Paths
 
@@ -23,4 +23,4 @@ class Resource(Protocol):
         ...
 
 
-RESOURCES: tuple[Resource, ...] = (incidents, hypotheses, review, silences)
+RESOURCES: tuple[Resource, ...] = (incidents, hypotheses, review, silences, freeze)

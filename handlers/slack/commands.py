@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.domain.text import Text
-from handlers.slack import verbs, verbs_escalation
+from handlers.slack import verbs, verbs_control, verbs_escalation
 from handlers.slack.context import SlackContext
 from handlers.slack.grammar import (
     CommandTable,
@@ -89,9 +89,18 @@ COMMANDS = CommandTable(
         ),
         Subcommand("escalate", "escalate one tier now", verbs_escalation.escalate, usage="[reason]"),
         Subcommand("oncall", "who is on call now", verbs_escalation.oncall, aliases=("on-call",)),
-        Subcommand("freeze", "freeze deploys", None),
-        Subcommand("unfreeze", "lift the deploy freeze", None),
-        Subcommand("release", "end human control", None),
+        Subcommand(
+            "freeze",
+            "freeze deploys until `unfreeze` or the resolve (`GET /api/v1/freeze`)",
+            verbs_control.freeze,
+            usage="[reason]",
+        ),
+        Subcommand("unfreeze", "lift this incident's deploy freeze", verbs_control.unfreeze, usage="[reason]"),
+        Subcommand(
+            "release",
+            "end human control: the remediation policy applies again (commander or approver)",
+            verbs_control.release,
+        ),
         Subcommand("postmortem", "the post-mortem draft", None),
     ]
 )

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.domain.text import Text
-from bot.services.errors import ServiceError
+from bot.services.errors import NotAllowed, ServiceError
 
 log = logging.getLogger("warroom.slack")
 WORKING = ":hourglass_flowing_sand: Working on it…"
@@ -17,6 +17,8 @@ WORKING = ":hourglass_flowing_sand: Working on it…"
 
 def error_text(exc: BaseException) -> str:
     """A user-facing sentence for an error; unexpected ones get an id to find in the logs."""
+    if isinstance(exc, NotAllowed):
+        return f":no_entry: {exc}"
     if isinstance(exc, ServiceError | ValueError):
         return f":warning: {exc}"
     ref = uuid.uuid4().hex[:8]

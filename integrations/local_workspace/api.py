@@ -11,7 +11,7 @@ from typing import cast
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from . import api_apps, api_chat, api_conversations, api_files, api_misc, api_views
+from . import api_apps, api_chat, api_conversations, api_files, api_misc, api_usergroups, api_views
 from .args import Args
 from .errors import ApiError
 from .faults import Fault
@@ -27,6 +27,7 @@ METHODS: dict[str, Handler] = {
     **api_views.METHODS,
     **api_apps.METHODS,
     **api_files.METHODS,
+    **api_usergroups.METHODS,
 }
 """Every Web API method the emulator answers, by name."""
 

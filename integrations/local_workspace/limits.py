@@ -38,6 +38,8 @@ METHOD_RATES: dict[str, Rate] = {
     "conversations.archive": TIER_2,
     "pins.add": TIER_2,
     "pins.list": TIER_2,
+    "usergroups.users.list": TIER_2,
+    "usergroups.list": TIER_2,
     "chat.update": TIER_3,
     "chat.delete": TIER_3,
     "conversations.history": TIER_3,

@@ -53,6 +53,7 @@ class WorkspaceState:
         bot = User(BOT_USER_ID, BOT_NAME, "Warroom", is_bot=True, bot_id=BOT_ID)
         self.users: dict[str, User] = {bot.id: bot}
         self.users.update({uid: User(uid, name, real) for uid, name, real in HUMANS})
+        self.usergroups: dict[str, tuple[str, list[str]]] = {}  # id -> (handle, member ids)
         self._channels: dict[str, Channel] = {}
         self._messages: dict[str, dict[str, Message]] = {}
         self.ephemeral: list[Ephemeral] = []
@@ -86,6 +87,12 @@ class WorkspaceState:
             self.users[user_id] = user
             self.feed.changed()
             return user
+
+    def add_usergroup(self, group_id: str, handle: str, members: list[str]) -> None:
+        """Create (or replace) a user group such as S0SRELEADS, @sre-leads (for tests of approver groups)."""
+        with self.lock:
+            self.usergroups[group_id] = (handle, list(members))
+            self.feed.changed()
 
     # -- channels ------------------------------------------------------------
 

@@ -27,6 +27,7 @@ METHOD_TIERS = {
     "pins.add": 2,
     "reactions.add": 3,
     "users.info": 4,
+    "usergroups.users.list": 2,
     "views.open": 4,
     "views.update": 4,
 }

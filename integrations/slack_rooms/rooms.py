@@ -37,6 +37,7 @@ REQUIRED_SCOPES: dict[str, str] = {
     "pins.add": "pins:write",
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
+    "usergroups.users.list": "usergroups:read",
 }
 IGNORED_INVITE_ERRORS = {"already_in_channel", "cant_invite_self"}
 TOPIC_MAX = 250
@@ -106,6 +107,11 @@ class SlackChatRoom:
             resp = await self._call("auth.test", self.client.auth_test)
             self._bot_user = str(resp["user_id"])
         return self._bot_user
+
+    async def group_members(self, group_id: str) -> list[str]:
+        """usergroups.users.list: the user ids of a user group's members."""
+        resp = await self._call("usergroups.users.list", self.client.usergroups_users_list, usergroup=group_id)
+        return [str(u) for u in resp.get("users") or []]
 
     async def create_channel(self, name: str) -> ChannelInfo:
         """conversations.create; NameTaken when the name is in use."""

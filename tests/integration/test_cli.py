@@ -63,13 +63,8 @@ def test_check_config_refuses_local_mode_open_to_the_network(env):
     assert "the network (WARROOM_HOST=0.0.0.0" in out.stdout and "loopback clients only" in out.stdout
 
 
-def test_migrate_then_audit_verify_detects_tampering(tmp_path, env):
-    assert run("migrate", env=env).returncode == 0
-    demo = run("demo", "--title", "Audit drill", env={**env, "WARROOM_PORT": str(free_port())})
-    assert demo.returncode == 0, demo.stdout + demo.stderr
-    ok = run("audit", "verify", env=env)
-    # The demo uses its own throwaway database; this one is empty but valid.
-    assert ok.returncode == 0 and "audit OK" in ok.stdout
+def _two_notes(tmp_path) -> Path:
+    """An incident with two real notes, written through the services in another process: chain #1, #2."""
     db = tmp_path / "cli.db"
     con = sqlite3.connect(db)
     con.execute(
@@ -80,7 +75,7 @@ def test_migrate_then_audit_verify_detects_tampering(tmp_path, env):
     )
     con.commit()
     con.close()
-    # Build two real events through the services, then edit one behind the bot's back.
+    # Two real events through the services (the tests then change the database behind the bot's back).
     script = (
         "import asyncio\n"
         "from bot.db.store import Store\n"
@@ -96,6 +91,17 @@ def test_migrate_then_audit_verify_detects_tampering(tmp_path, env):
         "asyncio.run(main())\n"
     )
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=True)
+    return db
+
+
+def test_migrate_then_audit_verify_detects_tampering(tmp_path, env):
+    assert run("migrate", env=env).returncode == 0
+    demo = run("demo", "--title", "Audit drill", env={**env, "WARROOM_PORT": str(free_port())})
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    ok = run("audit", "verify", env=env)
+    # The demo uses its own throwaway database; this one is empty but valid.
+    assert ok.returncode == 0 and "audit OK" in ok.stdout
+    db = _two_notes(tmp_path)
     assert run("audit", "verify", env=env).returncode == 0
     con = sqlite3.connect(db)
     con.execute("UPDATE timeline_events SET text='forged' WHERE text='first'")
@@ -104,6 +110,31 @@ def test_migrate_then_audit_verify_detects_tampering(tmp_path, env):
     bad = run("audit", "verify", env=env)
     assert bad.returncode == 1
     assert "FAILED" in bad.stdout and "INC-20261123-001 #1" in bad.stdout
+
+
+@pytest.mark.parametrize(
+    ("tamper", "named", "why"),
+    [
+        ("DELETE FROM timeline_events WHERE text='second'", "INC-20261123-001 #2", "newest row(s) were deleted"),
+        (
+            "UPDATE timeline_events SET id = id + 1000 WHERE text='first'",  # #1 now stored after #2
+            "INC-20261123-001 #2",
+            "rows were reordered",
+        ),
+    ],
+    ids=["newest row deleted", "rows reordered"],
+)
+def test_audit_verify_detects_a_deleted_newest_row_and_reordered_rows(tmp_path, env, tamper, named, why):
+    assert run("migrate", env=env).returncode == 0
+    db = _two_notes(tmp_path)
+    assert run("audit", "verify", env=env).returncode == 0
+    con = sqlite3.connect(db)
+    con.execute(tamper)
+    con.commit()
+    con.close()
+    bad = run("audit", "verify", env=env)
+    assert bad.returncode == 1, bad.stdout
+    assert "FAILED" in bad.stdout and named in bad.stdout and why in bad.stdout
 
 
 def test_demo_runs_the_whole_flow_in_local_mode(env):

@@ -87,9 +87,9 @@ async def test_a_new_row_is_parsed_dispatched_and_in_the_help(ctx):
 
 
 async def test_a_row_without_a_verb_answers_not_yet(ctx):
-    reply = await dispatch(COMMANDS, ctx, COMMANDS.parse("freeze now"), {}, client=None)
-    assert reply == await not_yet(Invocation(ctx, Parsed("freeze"), {}, None))
-    assert "`/incident freeze` is not available yet" in reply
+    reply = await dispatch(TOY, ctx, TOY.parse("status now"), {}, client=None)
+    assert reply == await not_yet(Invocation(ctx, Parsed("status"), {}, None))
+    assert "`/incident status` is not available yet" in reply
 
 
 class Acks:

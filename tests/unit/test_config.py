@@ -22,6 +22,7 @@ from bot.config import (
     parse_config,
 )
 from bot.domain.incident import Severity
+from bot.domain.policy import DEFAULT_REMEDIATION_POLICY
 from bot.exposure import loopback_url
 
 REPO = Path(__file__).resolve().parents[2]
@@ -321,7 +322,13 @@ def test_builtin_defaults_when_no_file() -> None:
     assert config == AppConfig()
     assert config.channels.announcements == "incidents" and config.channels.prefix == "inc"
     assert config.oncall.users == [] and config.oncall.slack_group is None
-    assert config.teams == {} and config.approvers == [] and config.severity_rules == [] and config.silences == []
+    assert (
+        config.teams == {}
+        and not config.approvers
+        and config.permissions.major_changes == "approvers"
+        and config.severity_rules == []
+        and config.silences == []
+    )
     assert config.grouping.by == ["service", "alertname"]
     assert config.grouping.correlation_window_minutes == 30
     assert config.grouping.auto_declare_at is Severity.SEV3
@@ -416,6 +423,10 @@ def test_example_file_loads_and_is_complete() -> None:
         "tiers",
         "after_minutes",
         "notify",
+        # issue 12: approvers, permissions, the remediation policy
+        "usergroup",
+        "major_changes",
+        "policy",
         # issue 13: escalation, paging, on-call, reminders, auto-upgrade, updates
         "detect_minutes",
         "pagerduty",
@@ -442,6 +453,8 @@ def test_example_file_loads_and_is_complete() -> None:
     assert config.severity_rules and config.silences
     assert all(rule.match or rule.match_re or rule.alertname for rule in config.severity_rules)
     assert config.team_for_service("checkout") == "payments"
+    assert config.approvers.approvers().usergroups == ("S0SRELEADS",)
+    assert config.remediation.remediation_policy() == DEFAULT_REMEDIATION_POLICY, "the example shows the defaults"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -559,7 +572,15 @@ def test_silence_must_end_after_it_starts_and_be_aware(tmp_path: Path) -> None:
             "oncall:\n  users: [U0ALICE, alice]\n",
             ["oncall.users[1]: 'alice' is not a Slack user id (like U0ALICE)"],
         ),
-        ("approvers: [u0bob]\n", ["approvers[0]: 'u0bob' is not a Slack user id"]),
+        ("approvers: [u0bob]\n", ["approvers.users[0]: 'u0bob' is not a Slack user id"]),
+        ("approvers:\n  usergroup: sre\n", ["approvers.usergroup[0]: 'sre' is not a Slack user group id"]),
+        ("permissions:\n  major_changes: boss\n", ["permissions.major_changes: Input should be 'anyone', 'commander'"]),
+        (
+            "remediation:\n  policy:\n    SEV2: {high: auto}\n",
+            ["remediation.policy.SEV2.high: HIGH-risk steps always need approval (use approval or forbidden)"],
+        ),
+        ("remediation:\n  policy:\n    SEV2: {huge: auto}\n", ["remediation.policy.SEV2.huge: Input should be 'low'"]),
+        ("remediation:\n  policy:\n    SEV2: {low: maybe}\n", ["remediation.policy.SEV2.low: Input should be 'auto'"]),
         (
             "teams:\n  payments:\n    members: [bob]\n",
             ["teams.payments.members[0]: 'bob' is not a Slack user id"],
@@ -623,7 +644,7 @@ def test_several_problems_one_line_each(tmp_path: Path) -> None:
     assert info.value.source == str(path)
     assert info.value.problems == [
         "oncall.users[0]: 'alice' is not a Slack user id (like U0ALICE)",
-        "approvers[0]: 'bob' is not a Slack user id (like U0ALICE)",
+        "approvers.users[0]: 'bob' is not a Slack user id (like U0ALICE)",
         "sla.SEV9: unknown severity 'SEV9' (use SEV0..SEV4)",
     ]
     assert str(info.value).splitlines() == [f"{path}: {p}" for p in info.value.problems]
@@ -652,7 +673,9 @@ def test_missing_and_unreadable_files(tmp_path: Path) -> None:
 
 
 def test_parse_config_names_the_source() -> None:
-    with pytest.raises(ConfigError, match=r"^rules\.yml: approvers: Input should be a valid list"):
+    with pytest.raises(
+        ConfigError, match=r"^rules\.yml: approvers: give a list of user ids, or `users:` and `usergroup:`"
+    ):
         parse_config("approvers: U0ALICE\n", "rules.yml")
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from bot.domain.authority import Approvers
 from bot.domain.escalation import Trigger
 from bot.domain.events import EventKind
 from bot.domain.incident import Severity
 from bot.services import escalation, incidents
+from bot.services.authority_deps import AuthorityDeps
 from bot.services.errors import BadRequest, IncidentNotOpen
 from tests.escalation_env import make_env
 
@@ -103,6 +105,7 @@ async def test_a_timer_that_fires_twice_escalates_once(env):
 
 
 async def test_by_hand_a_raised_severity_and_a_failed_remediation_each_move_one_tier(env):
+    env.deps.authority = AuthorityDeps(Approvers(users=frozenset({"U0ALICE"})))  # she may lower a SEV1
     ref = await declare(env, Severity.SEV3)
     out = await escalation.escalate(env.deps, ref, "need the database team", trigger=Trigger.MANUAL, actor="U0ALICE")
     assert out.changed and "tier 1 (on-call)" in out.message.data()

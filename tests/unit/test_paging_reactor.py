@@ -7,9 +7,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.db.tables import DeliveryRow
+from bot.domain.authority import Approvers
 from bot.domain.incident import Severity
 from bot.domain.ports import PagerError, PagerRefused
 from bot.services import incidents
+from bot.services.authority_deps import AuthorityDeps
 from tests.escalation_env import make_env
 
 QUIET = {"reminders": {"commander_after_minutes": 0, "resolution_after_hours": 0}}
@@ -23,6 +25,7 @@ async def env(tmp_path):
 
 
 async def test_sev1_is_paged_on_declare_then_acknowledged_and_resolved_with_one_dedup_key(env):
+    env.deps.authority = AuthorityDeps(Approvers(users=frozenset({"U0ONCALL"})))  # who may resolve a SEV1
     out = await incidents.declare(env.deps, title="Payments down", severity=Severity.SEV1, actor="U0ALICE")
     ref = out.incident.ref
     await env.settle()

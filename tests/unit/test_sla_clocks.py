@@ -8,9 +8,11 @@ from datetime import timedelta
 
 import pytest
 
+from bot.domain.authority import Approvers
 from bot.domain.events import EventKind
 from bot.domain.incident import Severity
 from bot.services import action_items, incidents, updates
+from bot.services.authority_deps import AuthorityDeps
 from tests.escalation_env import make_env
 
 NO_OTHER_NUDGES = {"reminders": {"commander_after_minutes": 0, "resolution_after_hours": 0}}
@@ -97,6 +99,7 @@ async def test_a_raised_severity_moves_the_deadlines(env):
 
 
 async def test_a_lowered_severity_gives_more_time(env):
+    env.deps.authority = AuthorityDeps(Approvers(users=frozenset({"U0ALICE"})))  # she may lower a SEV1
     ref = await declare(env, Severity.SEV1)
     await incidents.change_severity(env.deps, ref=ref, severity=Severity.SEV3, actor="U0ALICE")
     await env.at(200)
