@@ -45,6 +45,7 @@ GUARDED = [
     Call("GET", "/api/v1/incidents/{ref}", "/api/v1/incidents/INC-20261123-999", 404),
     Call("GET", "/api/v1/incidents/{ref}/hypotheses", "/api/v1/incidents/INC-20261123-999/hypotheses", 404),
     Call("GET", "/api/v1/review", "/api/v1/review", 200),
+    Call("GET", "/api/v1/freeze", "/api/v1/freeze", 200),
     Call("GET", "/api/v1/silences", "/api/v1/silences", 200),
     Call("POST", "/api/v1/silences", "/api/v1/silences", 201, {"matchers": {"service": "api"}, "duration_minutes": 5}),
     Call("DELETE", "/api/v1/silences/{id}", "/api/v1/silences/00000000-0000-0000-0000-000000000000", 404),

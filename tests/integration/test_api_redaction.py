@@ -84,6 +84,7 @@ async def test_no_answer_of_the_api_carries_a_secret(app):
                 f"/api/v1/incidents/{ref}/hypotheses",
                 "/api/v1/review",
                 "/api/v1/silences",
+                "/api/v1/freeze",
             )
         }
         answers["POST /api/v1/silences"] = created

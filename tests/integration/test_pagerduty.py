@@ -141,7 +141,7 @@ async def test_the_bot_pages_retries_a_429_later_and_never_logs_the_key(bot, pag
     clock.advance(seconds=2)
     await container.outbox.drain()
     assert [e["event_action"] for e in pagerduty.accepted] == ["trigger"]
-    await incidents.acknowledge(deps, ref=ref, actor="U0ONCALL")
+    await incidents.take_lead(deps, ref=ref, actor="U0ONCALL")  # acknowledges; the commander may resolve
     await incidents.resolve(deps, ref=ref, actor="U0ONCALL")
     clock.advance(seconds=1)
     await container.outbox.drain()
