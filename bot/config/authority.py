@@ -1,26 +1,22 @@
-"""The rules file's sections on who may do what and what runs by itself: `approvers`, `permissions` and
-`remediation.policy`, and their domain objects (bot.domain.authority, bot.domain.policy)."""
+"""The rules file's sections on who may do what: `approvers` and `permissions`, and their domain objects
+(bot.domain.authority). What runs by itself is `remediation.policy` (bot.config.remediation_policy)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.config.fields import SeverityKey, UserId
+from bot.config.fields import UserId
 from bot.domain.authority import Approvers, Who
-from bot.domain.incident import Severity
-from bot.domain.policy import DEFAULT_REMEDIATION_POLICY, Decision, RemediationPolicy
-from bot.domain.runbook import Risk
 
-_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+_GROUP_ID = re.compile(r"S[A-Z0-9]{2,}")
 
 
 def _group_id(value: str) -> str:
     """A Slack user group id such as S0SRELEADS."""
-    if not _GROUP_ID.match(value):
+    if not _GROUP_ID.fullmatch(value):
         raise ValueError(f"{value!r} is not a Slack user group id (like S0123ABCD)")
     return value
 
@@ -66,33 +62,3 @@ class PermissionsConfig(_Section):
     (the commander or an approver, the default), `commander`, or `anyone`."""
 
     major_changes: Who = Who.APPROVERS
-
-
-class RemediationConfig(_Section):
-    """What a remediation step may do by itself: per severity, per risk tier, `auto`, `approval` or
-    `forbidden`. Missing severities and tiers keep the defaults (LOW and MEDIUM auto, HIGH approval)."""
-
-    policy: dict[SeverityKey, dict[Risk, Decision]] = Field(default_factory=dict)
-
-    @field_validator("policy", mode="before")
-    @classmethod
-    def _lowercase_tiers(cls, value: Any) -> Any:
-        """`LOW`, `Low` and `low` are the same tier."""
-        if not isinstance(value, Mapping):
-            return value
-        return {k: {str(r).lower(): d for r, d in row.items()} if isinstance(row, Mapping) else row
-                for k, row in value.items()}  # fmt: skip
-
-    @field_validator("policy")
-    @classmethod
-    def _high_never_auto(cls, value: dict[Severity, dict[Risk, Decision]]) -> dict[Severity, dict[Risk, Decision]]:
-        """HIGH-risk steps always need an approval."""
-        for sev, row in value.items():
-            if row.get(Risk.HIGH) is Decision.AUTO:
-                raise ValueError(f"{sev.value}.high: HIGH-risk steps always need approval (use approval or forbidden)")
-        return value
-
-    def remediation_policy(self) -> RemediationPolicy:
-        """The domain's policy: the default table with the configured cells over it."""
-        table = {sev: {**DEFAULT_REMEDIATION_POLICY.table[sev], **self.policy.get(sev, {})} for sev in Severity}
-        return RemediationPolicy(table)

@@ -1,4 +1,5 @@
-"""The rules file's `remediation` section: the executors that carry out remediation steps (`executors`).
+"""The rules file's `remediation` section: what a step may do by itself (`policy`: severity x risk tier ->
+auto | approval | forbidden) and the executors that carry out remediation steps (`executors`).
 
 Every executor but `dry_run` is off until enabled here. Commands run from an argv list (never a shell), in a new
 session, with stdin closed and only the environment given here (`path`, `env`): no variable of the bot's own
@@ -8,9 +9,15 @@ environment, so none of its secrets, reaches a child process.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.config.fields import SeverityKey
+from bot.domain.incident import Severity
+from bot.domain.policy import DEFAULT_REMEDIATION_POLICY, Decision, RemediationPolicy
+from bot.domain.runbook import Risk
 from bot.domain.url_allowlist import parse_prefix
 
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
@@ -98,6 +105,31 @@ class ExecutorsConfig(_Section):
 
 
 class RemediationConfig(_Section):
-    """The `remediation` section."""
+    """The `remediation` section. `policy`: per severity, per risk tier, `auto`, `approval` or `forbidden`;
+    missing severities and tiers keep the defaults (LOW and MEDIUM auto, HIGH approval)."""
 
+    policy: dict[SeverityKey, dict[Risk, Decision]] = Field(default_factory=dict)
     executors: ExecutorsConfig = Field(default_factory=ExecutorsConfig)
+
+    @field_validator("policy", mode="before")
+    @classmethod
+    def _lowercase_tiers(cls, value: Any) -> Any:
+        """`LOW`, `Low` and `low` are the same tier."""
+        if not isinstance(value, Mapping):
+            return value
+        return {k: {str(r).lower(): d for r, d in row.items()} if isinstance(row, Mapping) else row
+                for k, row in value.items()}  # fmt: skip
+
+    @field_validator("policy")
+    @classmethod
+    def _high_never_auto(cls, value: dict[Severity, dict[Risk, Decision]]) -> dict[Severity, dict[Risk, Decision]]:
+        """HIGH-risk steps always need an approval."""
+        for sev, row in value.items():
+            if row.get(Risk.HIGH) is Decision.AUTO:
+                raise ValueError(f"{sev.value}.high: HIGH-risk steps always need approval (use approval or forbidden)")
+        return value
+
+    def remediation_policy(self) -> RemediationPolicy:
+        """The domain's policy: the default table with the configured cells over it."""
+        table = {sev: {**DEFAULT_REMEDIATION_POLICY.table[sev], **self.policy.get(sev, {})} for sev in Severity}
+        return RemediationPolicy(table)

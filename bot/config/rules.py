@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from bot.config.authority import ApproversConfig, PermissionsConfig, RemediationConfig
+from bot.config.authority import ApproversConfig, PermissionsConfig
 from bot.config.diagnosis import DiagnosisConfig
 from bot.config.fields import (
     CHANNEL_NAME,
@@ -245,7 +245,6 @@ class AppConfig(_Section):
     teams: dict[TeamName, TeamConfig] = Field(default_factory=dict)
     approvers: ApproversConfig = Field(default_factory=ApproversConfig)
     permissions: PermissionsConfig = Field(default_factory=PermissionsConfig)
-    remediation: RemediationConfig = Field(default_factory=RemediationConfig)
     sla: dict[SeverityKey, SlaTarget] = Field(default_factory=dict, validate_default=True)
     grouping: GroupingConfig = Field(default_factory=GroupingConfig)
     severity_rules: list[SeverityRule] = Field(default_factory=list)

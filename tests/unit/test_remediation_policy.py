@@ -112,3 +112,21 @@ def test_check_lower_or_resolve(actor, severity, commander, who, refused):
         check_lower_or_resolve(**kwargs)
     assert refused in err.value.rule
     assert severity.value in err.value.rule
+
+
+def test_the_rules_file_sets_cells_of_the_policy_and_the_approvers():
+    from bot.config import parse_config
+
+    config = parse_config(
+        "remediation:\n  policy:\n    SEV0: {LOW: approval, medium: forbidden}\n"
+        "approvers:\n  users: [U0FRANK]\n  usergroup: S0SRELEADS\npermissions:\n  major_changes: commander\n"
+    )
+    policy = config.remediation.remediation_policy()
+    assert policy.decide(Severity.SEV0, Risk.LOW, human_control=False) is D
+    assert policy.decide(Severity.SEV0, Risk.MEDIUM, human_control=False) is F
+    assert policy.decide(Severity.SEV0, Risk.HIGH, human_control=False) is D  # the default cell
+    assert policy.decide(Severity.SEV3, Risk.LOW, human_control=False) is A  # the default row
+    assert config.approvers.approvers() == Approvers(users=frozenset({"U0FRANK"}), usergroups=("S0SRELEADS",))
+    assert config.permissions.major_changes is Who.COMMANDER
+    old = parse_config("approvers: [U0FRANK, U0GRACE]\n")
+    assert old.approvers.approvers().users == {"U0FRANK", "U0GRACE"}, "the old list form still means users"
