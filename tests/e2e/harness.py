@@ -22,7 +22,7 @@ import uvicorn
 from bot.bootstrap import Container, build
 from bot.config import AppConfig, Settings
 from integrations.local_workspace import Workspace
-from tests.e2e.serve import stop_process
+from tests.e2e.serve import START_SECONDS, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "xoxb-test-token"
@@ -203,7 +203,11 @@ class BotProcess:
             except httpx.HTTPError:
                 return False
 
-        await eventually(healthy, timeout=30, interval=0.05)
+        try:
+            await eventually(healthy, timeout=START_SECONDS, interval=0.05)
+        except BaseException:
+            self.stop()  # a bot that never came up must not outlive the test (it would load every later one)
+            raise
 
     def kill(self) -> None:
         assert self.proc is not None

@@ -20,6 +20,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+START_SECONDS = 90.0
+"""How long a `warroom serve` may take to answer /healthz: imports and migrations on a loaded CI machine."""
+
+
 def stop_process(proc: subprocess.Popen[bytes] | None, seconds: float = 10) -> int | None:
     """SIGTERM a `warroom serve` subprocess and wait (SIGKILL after `seconds`); its exit code, None if never started."""
     if proc is not None and proc.poll() is None:
@@ -55,18 +59,23 @@ class Serve:
             )
         return self.proc
 
-    def start(self, timeout: float = 30) -> Serve:
-        """Launch and wait until /healthz answers."""
+    def start(self, timeout: float = START_SECONDS) -> Serve:
+        """Launch and wait until /healthz answers; a process that never does is stopped, not left behind."""
         proc = self.launch()
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, self.log_text()
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
+        try:
+            while time.monotonic() < deadline:
+                assert proc.poll() is None, self.log_text()
+                try:
+                    if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                        return self
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.05)
+        except BaseException:
+            stop_process(proc)
+            raise
+        stop_process(proc)
         raise AssertionError(f"warroom serve did not answer in {timeout}s:\n{self.log_text()}")
 
     def log_text(self) -> str:

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from integrations.local_workspace import GENERAL_ID
-from tests.e2e.serve import Serve, free_port
+from tests.e2e.serve import START_SECONDS, Serve, free_port
 
 pytestmark = pytest.mark.slow
 MIB = 1024 * 1024
@@ -285,7 +285,7 @@ def test_local_mode_refuses_to_listen_beyond_loopback(tmp_path, env, needs):
     server = Serve(tmp_path, {"WARROOM_PORT": str(free_port()), **env})
     proc = server.launch()
     try:
-        assert proc.wait(timeout=30) == 2
+        assert proc.wait(timeout=START_SECONDS) == 2
     finally:
         server.stop()
     assert "refusing to start" in server.log_text() and needs in server.log_text()

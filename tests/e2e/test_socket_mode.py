@@ -16,6 +16,7 @@ import pytest
 from handlers.slack.socket_mode import SocketModeRefused
 from integrations.local_workspace import GENERAL_ID, signed_headers
 from tests.e2e.harness import SIGNING_SECRET, TOKEN, BotProcess, bot_settings, eventually, start_bot
+from tests.e2e.serve import START_SECONDS
 from tests.e2e.test_war_room import action_ids, card_of, room_of
 from tests.servers.slack_emulator import SLACK_TEST_APP_TOKEN, SLACK_TEST_TOKEN
 
@@ -38,7 +39,7 @@ async def test_socket_mode_declare_click_pin_and_reconnect(tmp_path, socket_work
     bot = socket_bot(tmp_path, socket_emulator.api_url)
     await bot.start()
     try:
-        first = await hub.wait_for_connection(seconds=30)
+        first = await hub.wait_for_connection(seconds=START_SECONDS)
         assert first.sent[0]["type"] == "hello"
 
         # Declare with the slash command: its reply comes back as the ack's payload.
@@ -120,7 +121,7 @@ async def test_refused_app_token_stops_serve_with_a_clear_error(tmp_path, socket
     bot = socket_bot(tmp_path, socket_emulator.api_url, SLACK_APP_TOKEN="xapp-1-A0LOCAL-1-wrong-token")
     bot.start_process()
     try:
-        code = await bot.exited(seconds=30)
+        code = await bot.exited(seconds=START_SECONDS)
     finally:
         await bot.terminate()
     log = (tmp_path / "bot.log").read_text()
