@@ -158,10 +158,18 @@ class RedactingChatRoom:
         await self.inner.update_card(channel_id, ts, self.redact.card(card))
 
     async def post_text(
-        self, channel_id: str, text: Text | str, *, marker: str | None = None, buttons: tuple[Button, ...] = ()
+        self,
+        channel_id: str,
+        text: Text | str,
+        *,
+        marker: str | None = None,
+        buttons: tuple[Button, ...] = (),
+        thread_ts: str | None = None,
     ) -> str:
         """Redacted text."""
-        return await self.inner.post_text(channel_id, self.redact.text(text), marker=marker, buttons=buttons)
+        return await self.inner.post_text(
+            channel_id, self.redact.text(text), marker=marker, buttons=buttons, thread_ts=thread_ts
+        )
 
     async def pin(self, channel_id: str, ts: str) -> None:
         """Delegates."""

@@ -3,6 +3,7 @@ reactors, workers, and the HTTP app."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ from bot.bootstrap.diagnosis import build_diagnosis, register_rerun
 from bot.bootstrap.escalation import build_pager, register_timers, routing_keys
 from bot.bootstrap.executors import build_executors
 from bot.bootstrap.outbound import Outbound, build_outbound, link_templates, ticket_policy
+from bot.bootstrap.remediation import register_remediation_timers, remediation_deps
 from bot.clock import SystemClock
 from bot.config import AppConfig, Settings, load_config
 from bot.config.response_rules import response_policy
@@ -35,7 +37,7 @@ from bot.outbox import OutboxWorker, RetryPolicy
 from bot.plugins import ReactorRegistry
 from bot.redact import Redactor, install_log_redaction
 from bot.scheduler import Scheduler
-from bot.services import reactors
+from bot.services import reactors, remediation
 from bot.services.alerts import CARD_REFRESH, note_joined_alerts
 from bot.services.authority_deps import AuthorityDeps
 from bot.services.deps import AlertPolicy, Deps
@@ -110,7 +112,7 @@ def build_core(settings: Settings, config: AppConfig, clock: Clock) -> Core:
     diagnosis, closers = build_diagnosis(settings, config)
     deps = Deps(
         store=store, clock=clock, sla=_sla(config), alerts=alert_policy(config), redact=redactor, diagnosis=diagnosis,
-        response=response_policy(config),
+        response=response_policy(config), remediation=remediation_deps(config),
         authority=AuthorityDeps(config.approvers.approvers(), config.permissions.major_changes),
     )  # fmt: skip
     http = SharedHttp(timeout=10.0)
@@ -136,8 +138,13 @@ def build_reactors(
     registry.add(reactors.ClocksReactor(deps))
     if pager is not None:
         registry.add(reactors.PagingReactor(deps, pager))
+    propose = None
+    if deps.remediation.enabled:  # executors configured (dry_run at least, in `warroom serve`)
+        registry.add(reactors.RemediationReactor(deps, chat))
+        propose = functools.partial(remediation.propose_after_diagnosis, deps)
     if deps.diagnosis.enabled:
-        registry.add(reactors.DiagnosisReactor(deps, chat, deps.diagnosis, on_runbook=war_room.refresh))
+        registry.add(reactors.DiagnosisReactor(deps, chat, deps.diagnosis, on_runbook=war_room.refresh,
+                                               on_diagnosed=propose))  # fmt: skip
     out = outbound or Outbound()
     if out.tracker is not None:
         registry.add(reactors.TicketsReactor(deps, out.tracker, policy=ticket_policy(config)))
@@ -183,6 +190,7 @@ def build_workers(
 
     scheduler.register(CARD_REFRESH, refresh_card)
     register_timers(scheduler, core.deps)
+    register_remediation_timers(scheduler, core.deps)
     diagnosis = core.store.reactors.get(reactors.DiagnosisReactor.name)
     if isinstance(diagnosis, reactors.DiagnosisReactor):
         register_rerun(scheduler, diagnosis)
@@ -268,6 +276,8 @@ def build(
     install_log_redaction(core.redactor)
     outbound = build_outbound(settings, core.config, core.redactor, core.clock)
     pager = build_pager(core.pager_keys, settings, core.http, core.redactor)
+    executors = build_executors(core.config.remediation.executors, http=core.http, redact=core.redactor)
+    core.deps.remediation.executors = executors  # before the reactors: remediation is on with its executors
     war_room = build_reactors(core.store.reactors, core.deps, slack.chat, core.config, outbound=outbound, pager=pager)
     workers = build_workers(core, war_room, poll_interval=poll_interval, instance=instance)
     app = build_slack_app(slack, settings, core.deps)
@@ -278,7 +288,7 @@ def build(
         outbox=workers.outbox, scheduler=workers.scheduler, heartbeat=workers.heartbeat,
         app=build_http(core, slack, app, holder, cert_fetcher=cert_fetcher, sns_confirm=sns_confirm),
         http=core.http, local=slack.local, socket=app.socket, closers=core.closers, outbound=outbound,
-        executors=build_executors(core.config.remediation.executors, http=core.http, redact=core.redactor),
+        executors=executors,
     )  # fmt: skip
     holder["c"] = container
     return container

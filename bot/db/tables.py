@@ -277,3 +277,40 @@ class HypothesisRow(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[datetime | None]
     scored_at: Mapped[datetime]
+
+
+class ActionRow(Base):
+    """A remediation action of an incident: proposed from a runbook step, decided by people or policy, run at
+    most once (bot.domain.remediation)."""
+
+    __tablename__ = "remediation_actions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    runbook: Mapped[str] = mapped_column(String(80))
+    step: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(250))
+    risk: Mapped[str] = mapped_column(String(8))
+    executor: Mapped[str] = mapped_column(String(40))
+    argv: Mapped[list[str]] = mapped_column(JSON, default=list)
+    argv_values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    rollback: Mapped[list[str] | None] = mapped_column(JSON)
+    verify: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    hypothesis: Mapped[str | None] = mapped_column(String(40))
+    rationale: Mapped[str] = mapped_column(Text, default="")
+    impact: Mapped[str] = mapped_column(Text, default="")
+    blast_radius: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    proposed_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    exit_code: Mapped[int | None]
+    output: Mapped[str] = mapped_column(Text, default="")
+    rollback_output: Mapped[str] = mapped_column(Text, default="")
+    refusal: Mapped[str | None] = mapped_column(Text)
+    verified: Mapped[bool | None]

@@ -13,6 +13,7 @@ from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.action_repo import ActionRepository
 from bot.db.alert_repo import AlertRepository
 from bot.db.hypothesis_repo import HypothesisRepository
 from bot.db.incident_repo import IncidentRepository
@@ -104,6 +105,7 @@ class Tx:
         self._alerts: AlertRepository | None = None
         self._silences: SilenceRepository | None = None
         self._hypotheses: HypothesisRepository | None = None
+        self._actions: ActionRepository | None = None
 
     @property
     def incidents(self) -> IncidentRepository:
@@ -132,6 +134,13 @@ class Tx:
         if self._hypotheses is None:
             self._hypotheses = HypothesisRepository(self)
         return self._hypotheses
+
+    @property
+    def actions(self) -> ActionRepository:
+        """The remediation actions of incidents."""
+        if self._actions is None:
+            self._actions = ActionRepository(self)
+        return self._actions
 
     async def save(self, incident: Incident, events: Sequence[NewEvent] = ()) -> list[Event]:
         """Write the aggregate's changes and append its events; the events stored."""

@@ -35,6 +35,16 @@ class EventKind(StrEnum):
     CONTROL_RELEASED = "incident.control_released"
     DEPLOY_FROZEN = "deploy.frozen"
     DEPLOY_UNFROZEN = "deploy.unfrozen"
+    REMEDIATION_PROPOSED = "remediation.proposed"
+    REMEDIATION_APPROVED = "remediation.approved"
+    REMEDIATION_REJECTED = "remediation.rejected"
+    REMEDIATION_EXPIRED = "remediation.expired"
+    REMEDIATION_SUPERSEDED = "remediation.superseded"
+    REMEDIATION_REFUSED = "remediation.refused"
+    REMEDIATION_STARTED = "remediation.started"
+    REMEDIATION_EXECUTED = "remediation.executed"
+    REMEDIATION_VERIFIED = "remediation.verified"
+    REMEDIATION_ROLLED_BACK = "remediation.rolled_back"
 
 
 # Events that change what the triage card shows.

@@ -101,9 +101,16 @@ class ChatRoom(Protocol):
         ...
 
     async def post_text(
-        self, channel_id: str, text: Text | str, *, marker: str | None = None, buttons: tuple[Button, ...] = ()
+        self,
+        channel_id: str,
+        text: Text | str,
+        *,
+        marker: str | None = None,
+        buttons: tuple[Button, ...] = (),
+        thread_ts: str | None = None,
     ) -> str:
-        """Post a short message (with optional buttons); `marker` is an id the core can find again in history.
+        """Post a short message (with optional buttons); `marker` is an id the core can find again in history;
+        `thread_ts`: as a reply in that message's thread.
 
         A `str` is all data: every character is shown as written, nothing in it mentions or links.
         """

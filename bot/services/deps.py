@@ -15,6 +15,7 @@ from bot.domain.severity import SeverityRuleLike
 from bot.redact import Redactor
 from bot.services.authority_deps import AuthorityDeps
 from bot.services.diagnosis_deps import DiagnosisDeps
+from bot.services.remediation_deps import RemediationDeps
 from bot.services.uow import Database
 
 
@@ -60,3 +61,5 @@ class Deps:
     response: ResponsePolicy = field(default_factory=ResponsePolicy)
     # Approvers and who may lower or resolve a SEV0/SEV1 (warroom.yml `approvers`, `permissions`).
     authority: AuthorityDeps = field(default_factory=AuthorityDeps)
+    # Executors, remediation policy, approvers, approval expiry (warroom.yml `remediation`, `approvers`).
+    remediation: RemediationDeps = field(default_factory=RemediationDeps)

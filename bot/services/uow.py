@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from bot.domain.events import Event, NewEvent
 from bot.domain.incident import Incident
+from bot.domain.remediation import RemediationAction
 from bot.domain.root_cause import StoredHypothesis
 
 
@@ -195,6 +196,27 @@ class Hypotheses(Protocol):
         ...
 
 
+class Actions(Protocol):
+    """The remediation actions of incidents (bot.domain.remediation)."""
+
+    async def of_incident(self, incident_id: int) -> list[RemediationAction]:
+        """Every action of an incident, oldest first."""
+        ...
+
+    async def get(self, action_id: str, *, lock: bool = False) -> RemediationAction | None:
+        """One action by id."""
+        ...
+
+    async def add(self, actions: Sequence[RemediationAction]) -> list[RemediationAction]:
+        """Insert new actions (known ids are left as they are); the ones added."""
+        ...
+
+    async def save(self, action: RemediationAction) -> bool:
+        """Write the action if its status is still the one it was read with; False when another unit of work
+        changed it first (nothing written)."""
+        ...
+
+
 class Silences(Protocol):
     """API silences."""
 
@@ -236,6 +258,11 @@ class UnitOfWork(Protocol):
     @property
     def hypotheses(self) -> Hypotheses:
         """The kept hypotheses."""
+        ...
+
+    @property
+    def actions(self) -> Actions:
+        """The remediation actions."""
         ...
 
     async def save(self, incident: Incident, events: Sequence[NewEvent] = ()) -> list[Event]:

@@ -1,5 +1,5 @@
-"""Card buttons: Acknowledge, I'm commander, Change severity, Resolve; Confirm / Reject a hypothesis (and later
-ones)."""
+"""Card buttons: Acknowledge, I'm commander, Change severity, Resolve; Confirm / Reject a hypothesis; Approve /
+Reject a remediation action (a refusal, e.g. a stale or expired card, comes back ephemeral)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from typing import Any
 
 from bot.domain.incident import Severity
 from bot.domain.text import Text
-from bot.services import hypotheses, incidents
+from bot.services import hypotheses, incidents, remediation
 from bot.services.errors import BadRequest, IncidentNotOpen
 from bot.services.incidents import Outcome
 from handlers.slack.context import SlackContext
 from handlers.slack.ids import ActionId
 from handlers.slack.replies import error_text
 
-LATER = (ActionId.ACTION_APPROVE, ActionId.ACTION_REJECT)
+REMEDIATION = (ActionId.ACTION_APPROVE, ActionId.ACTION_REJECT)
 HYPOTHESIS = (ActionId.HYPOTHESIS_CONFIRM, ActionId.HYPOTHESIS_REJECT)
 
 
@@ -33,18 +33,8 @@ def register(app: Any, ctx: SlackContext) -> None:
             text = ctx.chat.render(Text.of(":information_source: ", out.message, "."))
             await respond(response_type="ephemeral", replace_original=False, text=text)
 
-    async def later(ack: Any, respond: Any) -> None:
-        await ack()
-        await respond(
-            response_type="ephemeral",
-            replace_original=False,
-            text=":construction: Not available yet in this version.",
-        )
-
-    for action_id in (ActionId.ACK, ActionId.LEAD, ActionId.SEVERITY, ActionId.RESOLVE, *HYPOTHESIS):
+    for action_id in (ActionId.ACK, ActionId.LEAD, ActionId.SEVERITY, ActionId.RESOLVE, *HYPOTHESIS, *REMEDIATION):
         app.action(action_id.value)(on_click)
-    for action_id in LATER:
-        app.action(action_id.value)(later)
 
 
 async def click(ctx: SlackContext, action: dict[str, Any], user: str) -> Outcome | None:
@@ -63,6 +53,9 @@ async def click(ctx: SlackContext, action: dict[str, Any], user: str) -> Outcome
     if action_id in HYPOTHESIS:  # the value is the hypothesis' id; its card is updated by the diagnosis reactor
         confirm = action_id == ActionId.HYPOTHESIS_CONFIRM.value
         return await hypotheses.judge_hypothesis(deps, hypothesis_id=ref, confirm=confirm, actor=user)
+    if action_id in REMEDIATION:  # the value is the action's id; its card is updated by the remediation reactor
+        approve = action_id == ActionId.ACTION_APPROVE.value
+        return await remediation.decide_action(deps, action_id=ref, approve=approve, actor=user)
     if action_id == ActionId.ACK.value:
         return await incidents.acknowledge(deps, ref=ref, actor=user)
     if action_id == ActionId.LEAD.value:

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.domain.text import Text
-from handlers.slack import verbs, verbs_control, verbs_escalation
+from handlers.slack import verbs, verbs_control, verbs_escalation, verbs_remediation
 from handlers.slack.context import SlackContext
 from handlers.slack.grammar import (
     CommandTable,
@@ -77,9 +77,22 @@ COMMANDS = CommandTable(
             usage="[--refresh]",
         ),
         Subcommand("runbook", "the matched runbook, or one by id", verbs.runbook, usage="[id]"),
+        Subcommand(
+            "approve",
+            "approve a remediation (as its card's Approve button)",
+            verbs_remediation.approve,
+            usage="<action-id>",
+            args=verbs_remediation.action_args,
+        ),
+        Subcommand(
+            "reject",
+            "reject a remediation",
+            verbs_remediation.reject,
+            usage="<action-id>",
+            args=verbs_remediation.action_args,
+        ),
         Subcommand("help", "this list", show_help, aliases=("?",)),
         # Announced in DESIGN.md, not built yet: they parse, answer "not available yet" and show as coming soon.
-        Subcommand("approve", "approve a remediation", None, usage="<action-id>"),
         Subcommand(
             "page",
             "page someone: mention and invite them, page them on PagerDuty",

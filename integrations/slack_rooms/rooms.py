@@ -16,12 +16,15 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from bot.domain.cards import Button, Card
 from bot.domain.ports import ChannelInfo, ChatError, ChatMessage, ChatRefused, NameTaken
 from bot.domain.text import Text
-from integrations.slack_rooms import blocks_hypotheses, mrkdwn
+from integrations.slack_rooms import blocks_approvals, blocks_hypotheses, mrkdwn
 from integrations.slack_rooms.blocks import render_card, text_blocks
 from integrations.slack_rooms.pacing import Pacer
 
 log = logging.getLogger("warroom.slack")
-_RENDERERS = (blocks_hypotheses.hypothesis_card,)  # imported for its @renders registration
+_RENDERERS = (
+    blocks_hypotheses.hypothesis_card,
+    blocks_approvals.approval_card,
+)  # imported for its @renders registration
 
 # Every Web API method this adapter calls, with the bot scope it needs (checked against app-manifest.yml).
 REQUIRED_SCOPES: dict[str, str] = {
@@ -219,10 +222,18 @@ class SlackChatRoom:
         )
 
     async def post_text(
-        self, channel_id: str, text: Text | str, *, marker: str | None = None, buttons: tuple[Button, ...] = ()
+        self,
+        channel_id: str,
+        text: Text | str,
+        *,
+        marker: str | None = None,
+        buttons: tuple[Button, ...] = (),
+        thread_ts: str | None = None,
     ) -> str:
-        """chat.postMessage of one mrkdwn section (and a row of buttons); the same mrkdwn is the notification text."""
+        """chat.postMessage of one mrkdwn section (and a row of buttons); the same mrkdwn is the notification text.
+        With `thread_ts`, a reply in that message's thread."""
         markup = mrkdwn.render(text)
+        extra = {"thread_ts": thread_ts} if thread_ts else {}
         resp = await self._call(
             "chat.postMessage",
             self.client.chat_postMessage,
@@ -231,6 +242,7 @@ class SlackChatRoom:
             text=mrkdwn.clip(markup, 3000),
             blocks=validated(text_blocks(markup, marker, buttons)),
             unfurl_links=False,
+            **extra,
         )
         return str(resp["ts"])
 

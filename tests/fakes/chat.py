@@ -41,6 +41,7 @@ class FakeMessage:
     edits: int = 0
     buttons: tuple[Button, ...] = ()
     parts: Text | None = None
+    thread_ts: str | None = None
 
 
 @dataclass
@@ -146,12 +147,21 @@ class FakeChatRoom:
         raise ChatError("message_not_found", code="message_not_found")
 
     async def post_text(
-        self, channel_id: str, text: Text | str, *, marker: str | None = None, buttons: tuple[Button, ...] = ()
+        self,
+        channel_id: str,
+        text: Text | str,
+        *,
+        marker: str | None = None,
+        buttons: tuple[Button, ...] = (),
+        thread_ts: str | None = None,
     ) -> str:
         self._call("post_text")
+        if thread_ts is not None:
+            assert any(m.ts == thread_ts for m in self.channels[channel_id].messages), "no such thread"
         ts = self._post(channel_id, readable(text), None, marker)
         self.channels[channel_id].messages[-1].buttons = buttons
         self.channels[channel_id].messages[-1].parts = as_text(text)
+        self.channels[channel_id].messages[-1].thread_ts = thread_ts
         return ts
 
     async def pin(self, channel_id: str, ts: str) -> None:

@@ -19,6 +19,7 @@ DESIGN_SUBCOMMANDS = {
     "declare", "status", "list", "sev", "ack", "lead", "role", "note", "update", "timeline", "hypotheses",
     "runbook", "approve", "page", "escalate", "freeze", "unfreeze", "release", "resolve", "postmortem", "help",
     "oncall",  # shared/DESIGN.md 5 as issue 13 extends it (`/incident page|escalate|update|oncall`)
+    "reject",  # issue 12: `reject <action-id>` next to `approve <action-id>`
 }  # fmt: skip
 
 

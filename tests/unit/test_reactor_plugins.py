@@ -71,7 +71,12 @@ async def test_the_bot_s_outbox_hands_out_exactly_what_its_registry_subscribes(t
     container = build(bot_settings(url, "http://127.0.0.1:9/api/"))
     try:
         assert container.outbox.reactors is container.store.reactors
-        assert sorted(r.name for r in container.store.reactors) == ["announcer", "sla-clocks", "slack-warroom"]
+        assert sorted(r.name for r in container.store.reactors) == [
+            "announcer",
+            "remediation",
+            "sla-clocks",
+            "slack-warroom",
+        ]
         toy = container.store.reactors.add(Toy())
         assert container.outbox.reactors.get("toy") is toy
         out = await incidents.declare(container.deps, title="t", severity=Severity.SEV3, actor="U1")

@@ -52,11 +52,13 @@ class DiagnosisReactor:
         diagnosis: DiagnosisDeps,
         *,
         on_runbook: Callable[[int], Awaitable[None]] | None = None,
+        on_diagnosed: Callable[[int], Awaitable[object]] | None = None,
     ) -> None:
         self.deps = deps
         self.chat = chat
         self.diagnosis = diagnosis
         self.on_runbook = on_runbook  # the triage card shows the matched runbook: refresh it when it changes
+        self.on_diagnosed = on_diagnosed  # remediation proposes the leading hypothesis' steps
 
     async def handle(self, event: Event, *, attempt: int) -> None:
         """Run the diagnosis (room opened, asked for), schedule a re-run (alerts changed), or update one card."""
@@ -101,6 +103,8 @@ class DiagnosisReactor:
             raise chat_failure(exc) from exc
         if kept.runbook_changed and self.on_runbook is not None:
             await self.on_runbook(incident_id)
+        if self.on_diagnosed is not None:
+            await self.on_diagnosed(incident_id)
         await self._charts(kept.incident, kept.hypotheses, posted, view.anchor)
         return kept.hypotheses
 
