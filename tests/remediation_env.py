@@ -21,13 +21,13 @@ from bot.outbox import OutboxWorker, RetryPolicy
 from bot.scheduler import Scheduler
 from bot.services import alerts, hypotheses, incidents, remediation
 from bot.services.alerts import CARD_REFRESH
+from bot.services.authority_deps import AuthorityDeps
 from bot.services.deps import Deps
 from bot.services.diagnosis_deps import DiagnosisDeps
 from bot.services.diagnostics import DiagnosisReport
 from bot.services.reactors import WarRoomReactor
 from bot.services.reactors.remediation import RemediationReactor
 from bot.services.remediation_deps import RemediationDeps
-from bot.services.authority_deps import AuthorityDeps
 from integrations.executors.dry_run import DryRunExecutor
 from tests.alert_builders import alert
 from tests.fakes.chat import FakeChatRoom
