@@ -80,6 +80,7 @@ class TriageCard(Card):
     summary: str | None
     runbook: str | None = None
     human_control: bool = False
+    deploys_frozen: bool = False
     severities: tuple[Severity, ...] = field(default=tuple(Severity))
     ticket: str | None = None
 
@@ -138,6 +139,7 @@ def triage_card(
         summary=incident.summary,
         runbook=runbook or incident.runbook,
         human_control=incident.human_control,
+        deploys_frozen=incident.frozen_since is not None,
         ticket=incident.jira_key,
     )
 

@@ -38,6 +38,10 @@ def status_text(inc: Incident) -> Text:
     ]
     if inc.channel_id:
         lines.append(Text.of("War room: ", ChannelLink(inc.channel_id)))
+    if inc.human_control:
+        lines.append(Text.of(":lock: Under human control: nothing runs without approval (`/incident release`)"))
+    if inc.frozen_since is not None:
+        lines.append(Text.of(f":ice_cube: Deploys frozen since {ts(inc.frozen_since)} (`/incident unfreeze`)"))
     if inc.summary:
         lines.append(Text.of("Summary: ", inc.summary))
     return Text.join("\n", lines)

@@ -161,6 +161,8 @@ def triage_card(card: TriageCard) -> RenderedCard:
     ]
     if card.human_control:
         context.append(":lock: under human control: nothing runs without explicit approval")
+    if card.deploys_frozen:
+        context.append(":ice_cube: deploys frozen (`/incident unfreeze` lifts it)")
     if context:
         elements = [mrkdwn(t) for t in context[:CONTEXT_ELEMENTS_MAX]]
         blocks.append(ContextBlock(block_id="card-roles", elements=elements))

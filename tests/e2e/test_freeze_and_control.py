@@ -49,6 +49,9 @@ async def test_the_freeze_api_follows_a_sev1_from_declare_to_resolve(bot):
         incident = (await http.get(f"/api/v1/incidents/{ref}")).json()
     assert incident["human_control"] is True and incident["frozen_since"] == incident["declared_at"]
     assert await freeze(bot) == {"frozen": True, "incidents": [ref], "since": incident["declared_at"]}
+    shown = (await ws.send_command("U0DAVE", room.id, "status")).json()["text"]
+    assert "Under human control" in shown and "Deploys frozen since" in shown
+    assert "deploys frozen" in str(card_of(ws, room.id, ref).blocks)
 
     # Dave is neither commander nor approver: his resolve, his Resolve click and his release are refused,
     # each to him alone, with the rule; nothing changes.

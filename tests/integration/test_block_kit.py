@@ -52,6 +52,7 @@ def triage_cards(draw: st.DrawFn) -> TriageCard:
         summary=draw(st.none() | texts),
         runbook=draw(st.none() | texts),
         human_control=draw(st.booleans()),
+        deploys_frozen=draw(st.booleans()),
     )
 
 

@@ -57,8 +57,10 @@ async def test_channel_lifecycle_and_card(room, slack_workspace):
     await room.invite(info.id, ["U0NOBODY", "U0CAROL"])  # one bad id: the good one still joins
     members = set(slack_workspace.channel(info.id).members)
     assert {"U0ALICE", "U0BOB", "U0CAROL"} <= members
-    card = triage_card(incident(roles={Role.SCRIBE: ["U0CAROL"]}, human_control=True))
+    card = triage_card(incident(roles={Role.SCRIBE: ["U0CAROL"]}, human_control=True, frozen_since=ManualClock().now()))
     ts = await room.post_card(info.id, card)
+    shown = str(next(m.blocks for m in slack_workspace.messages(info.id) if m.ts == ts))
+    assert "under human control" in shown and "deploys frozen" in shown
     await room.pin(info.id, ts)
     await room.pin(info.id, ts)  # already pinned: fine
     await room.update_card(info.id, ts, triage_card(incident(status=Status.RESOLVED, summary="rolled back")))
@@ -68,6 +70,14 @@ async def test_channel_lifecycle_and_card(room, slack_workspace):
     assert one is not None and one.ts == ts
     line = await room.post_text(info.id, "hello", marker="event:7")
     assert "event:7" in (await room.get_message(info.id, line)).block_ids
+
+
+async def test_the_members_of_a_user_group(room, slack_workspace):
+    slack_workspace.add_usergroup("S0SRELEADS", "sre-leads", ["U0CAROL", "U0DAVE"])
+    assert await room.group_members("S0SRELEADS") == ["U0CAROL", "U0DAVE"]
+    with pytest.raises(ChatError) as err:
+        await room.group_members("S0NOSUCH")
+    assert err.value.code == "no_such_subteam"
 
 
 async def test_ensure_channel_creates_then_reuses(room, slack_workspace):
