@@ -155,3 +155,13 @@ async def test_a_row_added_behind_the_bots_back_is_detected(deps):
         tx.session.add(row)
     report = await verify(deps.store)
     assert not report.ok and (report.broken_chain, report.broken_seq) == (ref, 5) and "added" in report.reason
+
+
+async def test_small_pages_walk_every_row_of_every_chain(deps):
+    """Pages of two rows: the keyset (chain, seq) carries the walk across pages and across chains."""
+    ref = await _log(deps)
+    report = await verify(deps.store, batch=2)
+    assert report.ok and (report.rows, report.chains) == (5, 2)
+    await _sql(deps, update(EventRow).where(EventRow.text == "c").values(text="edited"))  # #4: on the second page
+    report = await verify(deps.store, batch=2)
+    assert not report.ok and (report.broken_chain, report.broken_seq) == (ref, 4)
