@@ -45,6 +45,8 @@ class EventKind(StrEnum):
     REMEDIATION_EXECUTED = "remediation.executed"
     REMEDIATION_VERIFIED = "remediation.verified"
     REMEDIATION_ROLLED_BACK = "remediation.rolled_back"
+    POSTMORTEM_REQUESTED = "postmortem.requested"
+    ACTION_ITEM_ADDED = "action_item.added"
 
 
 # Events that change what the triage card shows.

@@ -211,8 +211,10 @@ class Incident:
         regions: list[str] | None = None,
         alert_count: int = 0,
         alerts_firing: int = 0,
+        started_at: datetime | None = None,
     ) -> tuple[Incident, list[NewEvent]]:
-        """A new incident (not stored yet: its id is 0) and its `declared` event."""
+        """A new incident (not stored yet: its id is 0) and its `declared` event (with `started_at`, the earliest
+        `startsAt` of the alerts that declared it: the start MTTD is measured from)."""
         inc = cls(
             id=0, ref=ref, title=title, severity=severity, status=Status.DECLARED, declared_at=at, declared_by=actor,
             declare_key=declare_key, group_key=group_key, services=list(services or []),
@@ -221,6 +223,8 @@ class Incident:
         )  # fmt: skip
         text = f"declared {severity.value}: {title}"
         payload: dict[str, Any] = {"severity": severity.value, "title": title, "reason": reason, "confirmed": confirmed}
+        if started_at is not None:
+            payload["started_at"] = started_at.isoformat()
         event = inc._event(EventKind.DECLARED, actor, at, text, **payload)
         return inc, [event, *inc._set_severity(severity, reason, confirmed=confirmed, actor=actor, at=at, old=None)]
 

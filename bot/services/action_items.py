@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.domain.incident import Incident
 from bot.domain.sla import Reminder, reminder_event
 from bot.domain.text import USER_ID
 from bot.services.deps import Deps
 from bot.services.errors import BadRequest, IncidentNotFound
 from bot.services.escalation import DueTimer
+from bot.services.uow import UnitOfWork
 
 ACTION_ITEM = "remind-action-item"
 TEXT_MAX = 500
@@ -25,18 +27,25 @@ async def schedule_action_item(
 ) -> bool:
     """Remind the owner (the room when there is none) of an action item when it falls due; once per item id
     (False: it was scheduled before)."""
-    if not item_id or len(item_id) > 80:
-        raise BadRequest("an action item needs an id of 1 to 80 characters")
-    if owner is not None and not USER_ID.match(owner):
-        raise BadRequest(f"{owner!r} is not a user id")
     async with deps.store.transaction() as uow:
         inc = await uow.incidents.get(ref, roles=False)
         if inc is None:
             raise IncidentNotFound(f"no incident {ref.upper()}")
-        payload = {"item": item_id, "text": text.strip()[:TEXT_MAX], "owner": owner}
-        return await uow.schedule_timer(
-            kind=ACTION_ITEM, key=_key(inc.ref, item_id), due_at=due_at, incident_id=inc.id, payload=payload
-        )
+        return await schedule_in(uow, inc, item_id=item_id, text=text, owner=owner, due_at=due_at)
+
+
+async def schedule_in(
+    uow: UnitOfWork, inc: Incident, *, item_id: str, text: str, owner: str | None, due_at: datetime
+) -> bool:
+    """`schedule_action_item` within a unit of work the caller holds (with the item's own log entry)."""
+    if not item_id or len(item_id) > 80:
+        raise BadRequest("an action item needs an id of 1 to 80 characters")
+    if owner is not None and not USER_ID.match(owner):
+        raise BadRequest(f"{owner!r} is not a user id")
+    payload = {"item": item_id, "text": text.strip()[:TEXT_MAX], "owner": owner}
+    return await uow.schedule_timer(
+        kind=ACTION_ITEM, key=_key(inc.ref, item_id), due_at=due_at, incident_id=inc.id, payload=payload
+    )
 
 
 async def cancel_action_item(deps: Deps, *, ref: str, item_id: str) -> bool:

@@ -233,7 +233,7 @@ class GroupIngest:
                 ref=await req.uow.incidents.next_ref(req.now.date()), title=" ".join(alerts[0].summary.split())[:200],
                 severity=top.severity, actor=req.source, at=req.now, reason=top.reason, confirmed=top.confirmed,
                 group_key=group.key, services=services, alertnames=names, regions=regions, alert_count=len(alerts),
-                alerts_firing=len(alerts),
+                alerts_firing=len(alerts), started_at=min((a.starts_at for a in alerts if a.starts_at), default=None),
             )  # fmt: skip
             await req.uow.incidents.add(incident)
             req.open_incidents[group.key] = incident
