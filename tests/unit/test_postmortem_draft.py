@@ -81,7 +81,12 @@ async def test_mttx_of_a_scripted_incident_match_hand_computed_values(deps):
     }
     assert doc.impact_duration == "53m 35s" and doc.version == 1
     sev2 = {f.name: (f.target, f.met) for f in doc.figures}
-    assert sev2 == {"MTTD": ("15 min", True), "MTTA": ("30 min", True), "MTTI": (None, None), "MTTR": ("1440 min", True)}
+    assert sev2 == {
+        "MTTD": ("15 min", True),
+        "MTTA": ("30 min", True),
+        "MTTI": (None, None),
+        "MTTR": ("1440 min", True),
+    }
 
 
 async def test_editing_the_columns_does_not_change_the_figures(deps):
@@ -101,7 +106,9 @@ async def test_every_section_is_drawn_from_the_log(deps):
     assert doc.root_cause is not None and doc.root_cause.title == "Database connection pool exhausted"
     assert doc.root_cause.cause == "connection_pool_exhaustion" and doc.root_cause.evidence[0].verdict == "supports"
     assert any("Bad deploy of checkout" in h for h in doc.ruled_out)
-    assert [(i.id, i.text, i.due) for i in doc.action_items] == [("ai-1", "Alert on pool saturation", date(2026, 12, 1))]
+    assert [(i.id, i.text, i.due) for i in doc.action_items] == [
+        ("ai-1", "Alert on pool saturation", date(2026, 12, 1))
+    ]
     assert any("confirmed the root cause" in e.text.data() for e in doc.actions_taken)
     assert doc.services == ("checkout-api",) and doc.regions == ("eu-west-1",) and doc.status == "resolved"
     assert any("MTTA 4m 15s, within the target of 30 min" in w for w in doc.went_well)

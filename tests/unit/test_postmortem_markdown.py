@@ -63,7 +63,9 @@ def test_the_default_template_has_every_section_and_escapes_the_draft():
 
 def test_a_template_from_a_file_overrides_the_default(tmp_path):
     path = tmp_path / "pm.md.j2"
-    path.write_text("# {{ ref }} v{{ version }}\n{% for f in figures %}{{ f.name }}={{ f.value }};{% endfor %}\n\n{{ title }}\n")
+    path.write_text(
+        "# {{ ref }} v{{ version }}\n{% for f in figures %}{{ f.name }}={{ f.value }};{% endfor %}\n\n{{ title }}\n"
+    )
     doc = dataclasses.replace(sample_doc(), title="*bold* [x](y)")
     assert MarkdownPostmortem(path, sample=sample_doc()).render(doc) == (
         "# INC-20260101-001 v1\nMTTD=n/a;MTTA=0s;MTTI=n/a;MTTR=0s;\n\\*bold\\* \\[x\\](y)\n"
