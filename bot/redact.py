@@ -208,6 +208,15 @@ class RedactingChatRoom:
             alt_text=self.redact(alt_text),
         )  # fmt: skip
 
+    async def upload_file(
+        self, channel_id: str, *, filename: str, content: bytes, title: str, thread_ts: str | None = None
+    ) -> str:
+        """Redacted content (a text file), file name and title."""
+        text = self.redact(content.decode("utf-8", errors="replace")).encode()
+        return await self.inner.upload_file(
+            channel_id, filename=self.redact(filename), content=text, title=self.redact(title), thread_ts=thread_ts
+        )
+
 
 class RedactingFilter(logging.Filter):
     """A logging filter that redacts the formatted message (and drops the raw args)."""

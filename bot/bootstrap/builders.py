@@ -21,7 +21,7 @@ from bot.bootstrap.container import LOCAL_PAGE_PATH, LOCAL_SLACK_PATH, Container
 from bot.bootstrap.diagnosis import build_diagnosis, register_rerun
 from bot.bootstrap.escalation import build_pager, register_timers, routing_keys
 from bot.bootstrap.executors import build_executors
-from bot.bootstrap.outbound import Outbound, build_outbound, link_templates, ticket_policy
+from bot.bootstrap.outbound import Outbound, build_outbound, link_templates, postmortem_renderer, ticket_policy
 from bot.bootstrap.remediation import register_remediation_timers, remediation_deps
 from bot.clock import SystemClock
 from bot.config import AppConfig, Settings, load_config
@@ -145,9 +145,12 @@ def build_reactors(
     if deps.diagnosis.enabled:
         registry.add(reactors.DiagnosisReactor(deps, chat, deps.diagnosis, on_runbook=war_room.refresh,
                                                on_diagnosed=propose))  # fmt: skip
+    renderer = postmortem_renderer(config)
+    registry.add(reactors.PostmortemReactor(deps, chat, renderer))
     out = outbound or Outbound()
     if out.tracker is not None:
         registry.add(reactors.TicketsReactor(deps, out.tracker, policy=ticket_policy(config)))
+        registry.add(reactors.PostmortemTicketReactor(deps, out.tracker, renderer))
     if out.alerts is not None:
         d = config.discord
         registry.add(reactors.DiscordAlerts(deps, out.alerts, per_minute=d.messages_per_minute, ping_at=d.ping_at,

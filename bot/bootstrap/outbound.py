@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from bot.config import AppConfig, Settings
 from bot.domain.outbound import Broadcaster, TicketTracker
 from bot.domain.ports import Clock
+from bot.domain.postmortem import PostmortemRenderer
 from bot.domain.throttle import CircuitBreaker, SlidingWindow
 from bot.redact import Redactor
 from bot.redact_outbound import RedactingBroadcaster, RedactingTracker
@@ -96,3 +98,17 @@ def build_outbound(settings: Settings, config: AppConfig, redactor: Redactor, cl
     build_tracker(settings, config, redactor, clock, out)
     build_discord(settings, config, redactor, out)
     return out
+
+
+def postmortem_renderer(config: AppConfig) -> PostmortemRenderer:
+    """Markdown from `postmortem.template` (relative to the rules file), else the built-in template; a template
+    that cannot work raises ValueError (TemplateProblem) naming the file, at start-up."""
+    from integrations.postmortem_markdown import MarkdownPostmortem
+    from integrations.postmortem_markdown.render import sample_doc
+
+    path: Path | None = None
+    if config.postmortem.template:
+        path = Path(config.postmortem.template).expanduser()
+        if not path.is_absolute() and config.source is not None:
+            path = config.source.parent / path
+    return MarkdownPostmortem(path, sample=sample_doc())

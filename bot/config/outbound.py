@@ -130,3 +130,10 @@ class DiscordConfig(_Section):
         if isinstance(value, bool) or not re.fullmatch(r"\d{17,20}", str(value)):
             raise ValueError(f"{value!r} is not a Discord role id (17 to 20 digits)")
         return str(value)
+
+
+class PostmortemConfig(_Section):
+    """The post-mortem draft: `template`, a Jinja2 Markdown template replacing the built-in one (a path relative
+    to the rules file; checked at start-up)."""
+
+    template: str | None = Field(default=None, min_length=1)

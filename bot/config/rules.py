@@ -31,7 +31,7 @@ from bot.config.fields import (
     UserId,
     severity_key,
 )
-from bot.config.outbound import DiscordConfig, JiraConfig, LinksConfig
+from bot.config.outbound import DiscordConfig, JiraConfig, LinksConfig, PostmortemConfig
 from bot.config.remediation import RemediationConfig
 from bot.config.response_rules import (
     AutoUpgradeRule,
@@ -261,6 +261,7 @@ class AppConfig(_Section):
     auto_upgrade: list[AutoUpgradeRule] = Field(default_factory=default_upgrades)
     updates: UpdatesConfig = Field(default_factory=UpdatesConfig)
     remediation: RemediationConfig = Field(default_factory=RemediationConfig)
+    postmortem: PostmortemConfig = Field(default_factory=PostmortemConfig)
 
     _source: Path | None = PrivateAttr(default=None)
 

@@ -213,8 +213,7 @@ class Incident:
         alerts_firing: int = 0,
         started_at: datetime | None = None,
     ) -> tuple[Incident, list[NewEvent]]:
-        """A new incident (not stored yet: its id is 0) and its `declared` event (with `started_at`, the earliest
-        `startsAt` of the alerts that declared it: the start MTTD is measured from)."""
+        """A new incident (id 0 until stored) and its `declared` event (`started_at`: its alerts' first startsAt)."""
         inc = cls(
             id=0, ref=ref, title=title, severity=severity, status=Status.DECLARED, declared_at=at, declared_by=actor,
             declare_key=declare_key, group_key=group_key, services=list(services or []),

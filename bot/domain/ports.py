@@ -150,6 +150,13 @@ class ChatRoom(Protocol):
         """Share an image in a message's thread; return the file's id."""
         ...
 
+    async def upload_file(
+        self, channel_id: str, *, filename: str, content: bytes, title: str, thread_ts: str | None = None
+    ) -> str:
+        """Share a UTF-8 text file (a post-mortem in Markdown) in a channel, or in a message's thread; return the
+        file's id."""
+        ...
+
 
 class GroupDirectory(Protocol):
     """The members of the chat platform's user groups (who is in the approvers group)."""

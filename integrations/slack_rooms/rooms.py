@@ -329,6 +329,19 @@ class SlackChatRoom:
         files: list[dict[str, Any]] = resp.get("files") or []
         return str(files[0].get("id")) if files else ""
 
+    async def upload_file(
+        self, channel_id: str, *, filename: str, content: bytes, title: str, thread_ts: str | None = None
+    ) -> str:
+        """files_upload_v2 of a text file into a channel (or a message's thread)."""
+        extra = {"thread_ts": thread_ts} if thread_ts else {}
+        resp = await self._call(
+            "files.completeUploadExternal", self.client.files_upload_v2, channel_id, channel=channel_id,
+            filename=mrkdwn.cut(mrkdwn.plain_text(filename), 200), content=content,
+            title=mrkdwn.cut(mrkdwn.plain_text(title), 250), **extra,
+        )  # fmt: skip
+        files: list[dict[str, Any]] = resp.get("files") or []
+        return str(files[0].get("id")) if files else ""
+
 
 def validated(blocks: list[Block]) -> list[dict[str, Any]]:
     """Blocks as JSON, each checked by its slack_sdk model; a block Slack would refuse is refused here, for good."""

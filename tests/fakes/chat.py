@@ -200,6 +200,15 @@ class FakeChatRoom:
         self.uploads.append(FakeUpload(channel_id, thread_ts, filename, content, title, alt_text, file_id))
         return file_id
 
+    async def upload_file(
+        self, channel_id: str, *, filename: str, content: bytes, title: str, thread_ts: str | None = None
+    ) -> str:
+        self._call("upload_file")
+        assert thread_ts is None or any(m.ts == thread_ts for m in self.channels[channel_id].messages), "no thread"
+        file_id = f"F{next(self._ids):04d}"
+        self.uploads.append(FakeUpload(channel_id, thread_ts or "", filename, content, title, "", file_id))
+        return file_id
+
     def render(self, text: Text | str) -> str:
         return readable(text)
 

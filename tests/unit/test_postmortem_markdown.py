@@ -92,3 +92,17 @@ def test_a_bad_template_is_refused_when_it_is_loaded(tmp_path, body, problem):
 def test_a_missing_template_is_named(tmp_path):
     with pytest.raises(TemplateProblem, match="file not found"):
         MarkdownPostmortem(tmp_path / "nope.j2")
+
+
+def test_the_rules_file_names_a_template_relative_to_itself(tmp_path):
+    from bot.bootstrap.outbound import postmortem_renderer
+    from bot.config import load_config
+
+    (tmp_path / "pm.md.j2").write_text("{{ ref }}: {{ title }}\n")
+    (tmp_path / "warroom.yml").write_text("postmortem:\n  template: pm.md.j2\n")
+    renderer = postmortem_renderer(load_config(tmp_path / "warroom.yml"))
+    assert renderer.render(sample_doc()) == "INC-20260101-001: Checkout errors\n"
+    (tmp_path / "pm.md.j2").write_text("{{ ref }\n")
+    with pytest.raises(ValueError, match=r"pm\.md\.j2 line 1"):
+        postmortem_renderer(load_config(tmp_path / "warroom.yml"))
+    assert "Five whys" in postmortem_renderer(load_config(None)).render(sample_doc())

@@ -9,6 +9,7 @@ effects through a port. The composition root adds an instance of each to the Rea
 - `discord_channel.py`: the Discord alert channel: new incidents, severity changes, resolutions, rate-limited.
 - `clocks.py`: sets, moves and stops the incident's SLA clocks and escalation timers.
 - `paging.py`: pages, acknowledges and resolves through the Pager port (PagerDuty).
+- `postmortem.py`: each version of the post-mortem draft, to the war room and attached to the ticket.
 - `remediation.py`: proposes remediation actions and keeps their approval cards (and output threads) current.
 """
 
@@ -17,11 +18,12 @@ from bot.services.reactors.clocks import ClocksReactor
 from bot.services.reactors.diagnosis import DiagnosisReactor
 from bot.services.reactors.discord_channel import DiscordAlerts
 from bot.services.reactors.paging import PagingReactor
+from bot.services.reactors.postmortem import PostmortemReactor, PostmortemTicketReactor
 from bot.services.reactors.remediation import RemediationReactor
 from bot.services.reactors.tickets import TicketsReactor
 from bot.services.reactors.war_room import WarRoomReactor
 
 __all__ = [
-    "Announcer", "ClocksReactor", "DiagnosisReactor", "DiscordAlerts", "PagingReactor", "RemediationReactor",
-    "TicketsReactor", "WarRoomReactor",
+    "Announcer", "ClocksReactor", "DiagnosisReactor", "DiscordAlerts", "PagingReactor", "PostmortemReactor",
+    "PostmortemTicketReactor", "RemediationReactor", "TicketsReactor", "WarRoomReactor",
 ]  # fmt: skip
