@@ -73,6 +73,7 @@ async def test_the_bot_s_outbox_hands_out_exactly_what_its_registry_subscribes(t
         assert container.outbox.reactors is container.store.reactors
         assert sorted(r.name for r in container.store.reactors) == [
             "announcer",
+            "postmortem",
             "remediation",
             "sla-clocks",
             "slack-warroom",
