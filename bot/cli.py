@@ -1,4 +1,4 @@
-"""`warroom` command line: serve, migrate, check-config, audit verify, demo, runbooks lint."""
+"""`warroom` command line: serve, migrate, check-config, audit verify, demo, runbooks lint, postmortem."""
 
 from __future__ import annotations
 
@@ -173,6 +173,39 @@ async def _serve_owned(settings: Settings, *, migrate: bool) -> int:
     return 0
 
 
+async def _postmortem(settings: Settings, redactor: Redactor, ref: str, output: str | None) -> int:
+    """Print (or write to `output`) the post-mortem draft of an incident as it stands, redacted."""
+    from pathlib import Path
+
+    from bot.bootstrap.builders import sla_targets
+    from bot.bootstrap.outbound import postmortem_renderer
+    from bot.clock import SystemClock
+    from bot.config import load_config
+    from bot.db.store import Store
+    from bot.services.deps import Deps
+    from bot.services.errors import ServiceError
+    from bot.services.postmortems import draft
+
+    config = load_config(settings.config_path)
+    renderer = postmortem_renderer(config)
+    redactor.ips = config.redaction.ip_addresses
+    store = Store.from_url(settings.database_url)
+    deps = Deps(store=store, clock=SystemClock(), sla=sla_targets(config), redact=redactor)
+    try:
+        text = redactor(renderer.render(await draft(deps, ref=ref)))
+    except ServiceError as exc:
+        print(f"warroom postmortem: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await store.dispose()
+    if output is None:
+        sys.stdout.write(text)
+        return 0
+    await asyncio.to_thread(Path(output).write_text, text, encoding="utf-8")
+    print(f"wrote the post-mortem of {ref.upper()} to {output}", file=sys.stderr)
+    return 0
+
+
 def cmd_runbooks_lint(paths: list[str], *, promql: bool) -> int:
     """Check every runbook file; print `file:line: problem` lines; 1 when anything is wrong."""
     from pathlib import Path
@@ -211,6 +244,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     lint = runbooks_sub.add_parser("lint", help="check runbook files: schema, ids, placeholders, PromQL (promtool)")
     lint.add_argument("paths", nargs="*", help="files or directories (default: ./runbooks)")
     lint.add_argument("--no-promql", action="store_true", help="skip the promtool parse of PromQL queries")
+    postmortem = sub.add_parser("postmortem", help="print an incident's post-mortem draft (Markdown, redacted)")
+    postmortem.add_argument("ref", help="the incident, e.g. INC-20261123-001")
+    postmortem.add_argument("--output", "-o", help="write it to this file instead of printing it")
     args = parser.parse_args(argv)
 
     if args.command == "runbooks":
@@ -219,11 +255,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = _settings()
     if args.command == "check-config":
         return cmd_check_config(settings)
-    setup_logging(settings)
+    redactor = setup_logging(settings)
     if args.command == "migrate":
         return cmd_migrate(settings)
     if args.command == "audit":
         return asyncio.run(_audit(settings))
+    if args.command == "postmortem":
+        try:
+            return asyncio.run(_postmortem(settings, redactor, args.ref, args.output))
+        except (ConfigError, ValueError) as exc:
+            print(f"warroom postmortem: {exc}", file=sys.stderr)
+            return 2
     if args.command == "serve":
         import uvloop
 

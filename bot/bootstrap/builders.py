@@ -88,7 +88,8 @@ def alert_policy(config: AppConfig) -> AlertPolicy:
     )
 
 
-def _sla(config: AppConfig) -> dict[Any, SlaTargets]:
+def sla_targets(config: AppConfig) -> dict[Any, SlaTargets]:
+    """The response SLA targets per severity (defaults merged)."""
     return {
         sev: SlaTargets(t.ack_minutes, t.update_minutes, t.resolve_minutes, t.detect_minutes)
         for sev, t in config.sla.items()
@@ -111,8 +112,8 @@ def build_core(settings: Settings, config: AppConfig, clock: Clock) -> Core:
     store = Store.from_url(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     diagnosis, closers = build_diagnosis(settings, config)
     deps = Deps(
-        store=store, clock=clock, sla=_sla(config), alerts=alert_policy(config), redact=redactor, diagnosis=diagnosis,
-        response=response_policy(config), remediation=remediation_deps(config),
+        store=store, clock=clock, sla=sla_targets(config), alerts=alert_policy(config), redact=redactor,
+        diagnosis=diagnosis, response=response_policy(config), remediation=remediation_deps(config),
         authority=AuthorityDeps(config.approvers.approvers(), config.permissions.major_changes),
     )  # fmt: skip
     http = SharedHttp(timeout=10.0)

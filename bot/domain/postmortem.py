@@ -34,7 +34,8 @@ ACTION_KINDS = frozenset(
     for k in (
         EventKind.SEVERITY_CHANGED, EventKind.ROLE_ASSIGNED, EventKind.STATUS_CHANGED, EventKind.ESCALATED,
         EventKind.PAGED, EventKind.DIAGNOSIS_REQUESTED, EventKind.HYPOTHESIS_CONFIRMED,
-        EventKind.HYPOTHESIS_REJECTED, EventKind.RESOLVED,
+        EventKind.HYPOTHESIS_REJECTED, EventKind.RESOLVED, EventKind.DEPLOY_FROZEN, EventKind.DEPLOY_UNFROZEN,
+        EventKind.CONTROL_RELEASED,
     )
 )  # fmt: skip
 ACTION_FAMILIES = frozenset({"remediation", "action"})

@@ -73,7 +73,7 @@ async def regenerate(deps: Deps, *, ref: str, actor: str, request_key: str | Non
         )  # fmt: skip
         if not await uow.save(incident, event):
             return Outcome(incident, False, f"the post-mortem of {incident.ref} is already on its way")
-        return Outcome(incident, True, f"writing the post-mortem of {incident.ref}: it will be posted here")
+        return Outcome(incident, True, f"writing the post-mortem of {incident.ref}: it will be posted in its war room")
 
 
 @dataclass(frozen=True, slots=True)

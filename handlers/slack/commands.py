@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.domain.text import Text
-from handlers.slack import verbs, verbs_control, verbs_escalation, verbs_remediation
+from handlers.slack import verbs, verbs_control, verbs_escalation, verbs_postmortem, verbs_remediation
 from handlers.slack.context import SlackContext
 from handlers.slack.grammar import (
     CommandTable,
@@ -114,7 +114,13 @@ COMMANDS = CommandTable(
             "end human control: the remediation policy applies again (commander or approver)",
             verbs_control.release,
         ),
-        Subcommand("postmortem", "the post-mortem draft", None),
+        Subcommand(
+            "postmortem",
+            "post a new version of the post-mortem draft; `action`: add an action item to it",
+            verbs_postmortem.postmortem,
+            usage="[action <text> [@owner] [due YYYY-MM-DD]]",
+            args=verbs_postmortem.postmortem_args,
+        ),
     ]
 )
 
