@@ -367,12 +367,9 @@ async def test_bad_severity_names_valid_values(bot):
     assert (await bot.http.get(f"/api/v1/incidents/{ref}")).json()["severity"] == "SEV2"
 
 
-async def test_not_yet_available_subcommands(bot):
-    from handlers.slack.commands import COMMANDS
-
-    for sub in COMMANDS.not_yet[:1]:
-        resp = await bot.workspace.send_command("U0ALICE", GENERAL_ID, sub)
-        assert "not available yet" in resp.json()["text"]
+async def test_a_command_outside_a_war_room_asks_for_the_reference(bot):
+    resp = await bot.workspace.send_command("U0ALICE", GENERAL_ID, "postmortem")
+    assert "not a war room" in resp.json()["text"] and "postmortem INC-" in resp.json()["text"]
 
 
 async def test_api_contract_and_errors(bot):
