@@ -40,8 +40,8 @@ def test_the_help_is_written_from_the_rows():
     for name in COMMANDS.available:
         if name != "help":
             assert COMMANDS[name].help_line() in help_text.splitlines(), name
-    coming = next(line for line in help_text.splitlines() if line.startswith("Coming soon: "))
-    assert coming == f"Coming soon: {', '.join(COMMANDS.not_yet)}."
+    coming = [line for line in help_text.splitlines() if line.startswith("Coming soon: ")]
+    assert coming == ([f"Coming soon: {', '.join(COMMANDS.not_yet)}."] if COMMANDS.not_yet else [])
     assert "• `/incident declare [SEV0-4] <title>` — declare an incident (no text: open the form)" in help_text
 
 
