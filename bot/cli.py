@@ -1,4 +1,4 @@
-"""`warroom` command line: serve, migrate, check-config, audit verify, demo, runbooks lint, postmortem."""
+"""`warroom` command line: serve, migrate, check-config, audit verify, demo, digest, runbooks lint, postmortem."""
 
 from __future__ import annotations
 
@@ -225,6 +225,17 @@ def cmd_runbooks_lint(paths: list[str], *, promql: bool) -> int:
     return 1 if findings else 0
 
 
+def _digest(settings: Settings, day: str | None, *, dry_run: bool) -> int:
+    from bot.digest_cli import parse_day, run_digest
+
+    try:
+        parsed = parse_day(day) if day else None
+    except ValueError as exc:
+        print(f"warroom digest: {exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(run_digest(settings, day=parsed, dry_run=dry_run))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `warroom` console script."""
     parser = argparse.ArgumentParser(prog="warroom", description="ChatOps incident response for Slack")
@@ -239,6 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="send a sample alert to the local-mode bot and print the war room")
     demo.add_argument("--title", default="Checkout is failing", help="the alert's summary")
     demo.add_argument("--severity", default="SEV2", choices=["SEV1", "SEV2", "SEV3"])
+    digest = sub.add_parser("digest", help="render the daily digest on demand (and post it, unless --dry-run)")
+    digest.add_argument("--date", help="the report day, YYYY-MM-DD (default: the last one that ended)")
+    digest.add_argument("--dry-run", action="store_true", help="print the digest; post nothing")
     runbooks = sub.add_parser("runbooks", help="runbook library tools")
     runbooks_sub = runbooks.add_subparsers(dest="runbooks_command", required=True)
     lint = runbooks_sub.add_parser("lint", help="check runbook files: schema, ids, placeholders, PromQL (promtool)")
@@ -274,6 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.demo import run_demo
 
         return asyncio.run(run_demo(settings, title=args.title, severity=args.severity))
+    if args.command == "digest":
+        return _digest(settings, args.date, dry_run=args.dry_run)
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -23,6 +23,7 @@ from bot.bootstrap.escalation import build_pager, register_timers, routing_keys
 from bot.bootstrap.executors import build_executors
 from bot.bootstrap.outbound import Outbound, build_outbound, link_templates, postmortem_renderer, ticket_policy
 from bot.bootstrap.remediation import register_remediation_timers, remediation_deps
+from bot.bootstrap.reports import build_digest, register_digest
 from bot.clock import SystemClock
 from bot.config import AppConfig, Settings, load_config
 from bot.config.response_rules import response_policy
@@ -284,6 +285,8 @@ def build(
     core.deps.remediation.executors = executors  # before the reactors: remediation is on with its executors
     war_room = build_reactors(core.store.reactors, core.deps, slack.chat, core.config, outbound=outbound, pager=pager)
     workers = build_workers(core, war_room, poll_interval=poll_interval, instance=instance)
+    digest = build_digest(core.deps, core.store, core.config, chat=slack.chat, discord=outbound.reports)
+    register_digest(workers.scheduler, digest, core.config)
     app = build_slack_app(slack, settings, core.deps)
     holder: dict[str, Container] = {}
     container = Container(

@@ -33,6 +33,7 @@ from bot.config.fields import (
 )
 from bot.config.outbound import DiscordConfig, JiraConfig, LinksConfig, PostmortemConfig
 from bot.config.remediation import RemediationConfig
+from bot.config.reports import ReportsConfig
 from bot.config.response_rules import (
     AutoUpgradeRule,
     PagerDutyConfig,
@@ -262,6 +263,7 @@ class AppConfig(_Section):
     updates: UpdatesConfig = Field(default_factory=UpdatesConfig)
     remediation: RemediationConfig = Field(default_factory=RemediationConfig)
     postmortem: PostmortemConfig = Field(default_factory=PostmortemConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
     _source: Path | None = PrivateAttr(default=None)
 

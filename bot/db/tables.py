@@ -26,9 +26,9 @@ class IncidentRow(Base):
     declared_by: Mapped[str] = mapped_column(String(64))
     declare_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     declared_at: Mapped[datetime] = mapped_column(index=True)
-    acknowledged_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None] = mapped_column(index=True)  # the digest's MTTA per day
     mitigated_at: Mapped[datetime | None]
-    resolved_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None] = mapped_column(index=True)  # the digest's MTTR, open at a time
     closed_at: Mapped[datetime | None]
     summary: Mapped[str | None] = mapped_column(Text)
     channel_id: Mapped[str | None] = mapped_column(String(32), unique=True)
@@ -79,7 +79,7 @@ class EventRow(Base):
     """One entry of the event log: timeline, audit trail (hash chain) and outbox source."""
 
     __tablename__ = "timeline_events"
-    __table_args__ = (UniqueConstraint("chain", "seq"),)
+    __table_args__ = (UniqueConstraint("chain", "seq"), Index("ix_timeline_events_kind_at", "kind", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
@@ -134,7 +134,10 @@ class TimerRow(Base):
     """A durable timer (escalation deadline, reminder, approval expiry, digest)."""
 
     __tablename__ = "timers"
-    __table_args__ = (Index("ix_timers_due", "status", "due_at", "id"),)  # claims walk it in (due_at, id) order
+    __table_args__ = (
+        Index("ix_timers_due", "status", "due_at", "id"),  # claims walk it in (due_at, id) order
+        Index("ix_timers_kind_due", "kind", "due_at"),  # the digest's overdue action items
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))

@@ -16,7 +16,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from bot.domain.cards import Button, Card
 from bot.domain.ports import ChannelInfo, ChatError, ChatMessage, ChatRefused, NameTaken
 from bot.domain.text import Text
-from integrations.slack_rooms import blocks_approvals, blocks_hypotheses, mrkdwn
+from integrations.slack_rooms import blocks_approvals, blocks_digest, blocks_hypotheses, mrkdwn
 from integrations.slack_rooms.blocks import render_card, text_blocks
 from integrations.slack_rooms.pacing import Pacer
 
@@ -24,6 +24,7 @@ log = logging.getLogger("warroom.slack")
 _RENDERERS = (
     blocks_hypotheses.hypothesis_card,
     blocks_approvals.approval_card,
+    blocks_digest.digest_card,
 )  # imported for its @renders registration
 
 # Every Web API method this adapter calls, with the bot scope it needs (checked against app-manifest.yml).
