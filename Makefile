@@ -44,6 +44,7 @@ bench: install servers
 	$(BIN)/python bench/big_body.py
 	$(BIN)/python bench/diagnose.py
 	$(BIN)/python bench/timers.py
+	$(BIN)/python bench/reports.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .soak warroom.db*

@@ -20,8 +20,8 @@ Day 2026-11-23:   opened 3 (SEV1 1 · SEV2 1 · SEV3 1), resolved 3 (SEV1 1 · S
 Day before:       opened 2, resolved 1, MTTA (30+20)/2 = 25m, MTTR 60m, breaches 1
 Week (7 days):    opened 4 (avg 0.571), resolved 2 (avg 0.286), MTTA (30+20+4)/3 = 18m, MTTR (60+60)/2 = 60m,
                   breaches 2 (avg 0.286)
-Alerts of the day: CPUHigh x5 and x3 (2 alerts), DiskFull x4 (silenced), LowPrio x1 (review queue);
-                  Old x9 last seen 11-20 (not counted) -> received 13, distinct 4, duplicates 9, silenced 1
+Alerts of the day: CPUHigh x5 (firing) and x3 (resolved 11:00), DiskFull x4 (silenced), LowPrio x1 (review queue);
+                  Old x9 resolved 11-20 (not counted) -> received 13, distinct 4, duplicates 9, silenced 1
 """
 
 from __future__ import annotations
@@ -128,10 +128,13 @@ async def _action_items(deps: Deps, refs: dict[str, str]) -> None:
     await action_items.cancel_action_item(deps, ref=refs["A"], item_id="ai-3")
 
 
-def _alert(name: str, n: int, count: int, last: datetime, **extra: Any) -> dict[str, Any]:
+def _alert(name: str, n: int, count: int, last: datetime, *, resolved: bool = False, **extra: Any) -> dict[str, Any]:
+    """A firing alert holds its active key; a resolved one was last seen when it resolved."""
     first = last - timedelta(hours=1)
+    state = {"active_key": None, "status": "resolved", "resolved_at": last} if resolved else {
+        "active_key": f"am:{name}-{n}", "status": "firing"}  # fmt: skip
     return {
-        "source": "alertmanager", "fingerprint": f"{name}-{n}", "active_key": None, "status": "firing",
+        **state, "source": "alertmanager", "fingerprint": f"{name}-{n}",
         "alertname": name, "labels": {"alertname": name}, "annotations": {}, "group_key": f"svc/{name}",
         "severity": "SEV3", "count": count, "first_seen_at": first, "last_seen_at": last, **extra,
     }  # fmt: skip
@@ -140,10 +143,10 @@ def _alert(name: str, n: int, count: int, last: datetime, **extra: Any) -> dict[
 async def _alerts(deps: Deps) -> None:
     rows = [
         _alert("CPUHigh", 1, 5, at("11-23 10:00")),
-        _alert("CPUHigh", 2, 3, at("11-23 11:00")),
+        _alert("CPUHigh", 2, 3, at("11-23 11:00"), resolved=True),
         _alert("DiskFull", 1, 4, at("11-23 12:00"), silenced_by="s-1"),
         _alert("LowPrio", 1, 1, at("11-23 13:00"), review=True, severity="SEV4"),
-        _alert("Old", 1, 9, at("11-20 13:00")),
+        _alert("Old", 1, 9, at("11-20 13:00"), resolved=True),
     ]
     async with deps.store.transaction() as uow:
         await uow.session.execute(insert(AlertRow), rows)  # type: ignore[attr-defined]

@@ -49,6 +49,21 @@ def _in_range(col: Any, days: Sequence[Day]) -> ColumnElement[bool]:
     return and_(col >= days[0][1], col < days[-1][2])
 
 
+def _per_day(
+    conn: Connection, days: Sequence[Day], at: Any, key: Any, seconds: Any = None, *, where: Any = None
+) -> list[tuple[int, Any, int, float]]:
+    """(day index, key, count, total seconds) of the rows whose `at` falls in the days: the range read on the
+    index of `at`, each row's day computed once in a subquery, then grouped."""
+    cols = [_bucket(at, days).label("b"), key.label("k"), (seconds if seconds is not None else literal(0)).label("s")]
+    sub = select(*cols).where(_in_range(at, days), *([] if where is None else [where])).subquery()
+    q = select(sub.c.b, sub.c.k, func.count(), func.sum(sub.c.s)).group_by(sub.c.b, sub.c.k)
+    out = []
+    for i, k, n, s in conn.execute(q):
+        if i is not None and int(i) >= 0:
+            out.append((int(i), k, int(n), round(float(s or 0.0), 3)))  # julianday is exact to ~10 µs
+    return out
+
+
 class DigestQueries:
     """The digest's reads on a Store (implements the DigestSource of bot.services.reports)."""
 
@@ -80,46 +95,38 @@ class DigestQueries:
         acked = [0] * len(days)
         ack_s = [0.0] * len(days)
         breaches: list[dict[str, int]] = [{} for _ in days]
-        b = _bucket(inc.declared_at, days).label("b")
-        q = select(b, inc.severity, func.count()).where(_in_range(inc.declared_at, days)).group_by(b, inc.severity)
-        for i, sev, n in conn.execute(q):
-            if i >= 0:
-                opened[i][Severity(sev)] = int(n)
-        b = _bucket(inc.resolved_at, days).label("b")
-        took = func.sum(_seconds(dialect, inc.resolved_at, inc.declared_at))
-        q = select(b, inc.severity, func.count(), took).where(_in_range(inc.resolved_at, days))
-        for i, sev, n, s in conn.execute(q.group_by(b, inc.severity)):
-            if i >= 0:
-                resolved[i][Severity(sev)] = int(n)
-                resolve_s[i] += round(float(s or 0.0), 3)  # julianday is exact to ~10 µs
-        b = _bucket(inc.acknowledged_at, days).label("b")
-        took = func.sum(_seconds(dialect, inc.acknowledged_at, inc.declared_at))
-        q = select(b, func.count(), took).where(_in_range(inc.acknowledged_at, days)).group_by(b)
-        for i, n, s in conn.execute(q):
-            if i >= 0:
-                acked[i], ack_s[i] = int(n), round(float(s or 0.0), 3)
-        b = _bucket(EventRow.at, days).label("b")
-        sla = EventRow.payload["sla"].as_string().label("sla")
-        breached = and_(EventRow.kind == EventKind.SLA_BREACHED.value, _in_range(EventRow.at, days))
-        for i, name, n in conn.execute(select(b, sla, func.count()).where(breached).group_by(b, sla)):
-            if i >= 0:
-                breaches[i][str(name or "")] = int(n)
+        for i, sev, n, _ in _per_day(conn, days, inc.declared_at, inc.severity):
+            opened[i][Severity(sev)] = n
+        took = _seconds(dialect, inc.resolved_at, inc.declared_at)
+        for i, sev, n, s in _per_day(conn, days, inc.resolved_at, inc.severity, took):
+            resolved[i][Severity(sev)] = n
+            resolve_s[i] += s
+        took = _seconds(dialect, inc.acknowledged_at, inc.declared_at)
+        for i, _, n, s in _per_day(conn, days, inc.acknowledged_at, literal(""), took):
+            acked[i], ack_s[i] = n, s
+        sla = EventRow.payload["sla"].as_string()
+        breached = EventRow.kind == EventKind.SLA_BREACHED.value
+        for i, name, n, _ in _per_day(conn, days, EventRow.at, sla, where=breached):
+            breaches[i][str(name or "")] = n
         return tuple(
             DayStats(d, opened[i], resolved[i], acked[i], ack_s[i], resolve_s[i], breaches[i])
             for i, (d, _, _) in enumerate(days)
         )
 
     def _open(self, conn: Connection, end: datetime) -> tuple[int, tuple[OpenLine, ...]]:
-        """Incidents open at `end`: declared before it, neither resolved nor closed by then."""
+        """Incidents open at `end`: declared before it, neither resolved nor closed by then. Two reads, each on
+        the resolved_at index: never resolved, and resolved only after `end` (both few)."""
         inc = IncidentRow
-        still = and_(
-            inc.declared_at < end,
-            or_(inc.resolved_at.is_(None), inc.resolved_at >= end),
-            or_(inc.closed_at.is_(None), inc.closed_at >= end),
-        )
-        total = int(conn.execute(select(func.count()).select_from(inc).where(still)).scalar_one())
+        before = and_(inc.declared_at < end, or_(inc.closed_at.is_(None), inc.closed_at >= end))
         cols = (inc.id, inc.ref, inc.title, inc.severity, inc.declared_at)
-        rows = conn.execute(select(*cols).where(still).order_by(inc.severity, inc.declared_at).limit(LIST_MAX)).all()
+        # An expression, not the column: SQLite would otherwise walk the whole severity index to skip a sort.
+        order = (inc.severity.concat(""), inc.declared_at, inc.id)
+        total, rows = 0, list[Any]()
+        for still in (inc.resolved_at.is_(None), inc.resolved_at >= end):
+            where = and_(still, before)
+            total += int(conn.execute(select(func.count()).select_from(inc).where(where)).scalar_one())
+            rows += conn.execute(select(*cols).where(where).order_by(*order).limit(LIST_MAX)).all()
+        rows = sorted(rows, key=lambda r: (r[3], r[4], r[0]))[:LIST_MAX]
         owners: dict[int, str] = {}
         if rows:
             q = (
@@ -138,14 +145,16 @@ class DigestQueries:
     def _alerts(self, conn: Connection, start: datetime, end: datetime) -> tuple[tuple[NoisyAlert, ...], int, int, int]:
         """Alerts seen in the day by name: notifications (repeats included), distinct alerts, silenced ones.
 
-        Filtered on last_seen_at without an index of its own: every repeat of an alert moves it, and an index
-        there would cost the ingest hot path on each one (the digest reads the table once a day instead).
+        An alert seen in the day is firing now (its unique active_key is set) or resolved since (resolving moves
+        last_seen_at to resolved_at): two index ranges. last_seen_at itself has no index: every repeat of an alert
+        moves it, and an index there would cost the ingest hot path on each one.
         """
         a = AlertRow
         silenced = func.sum(case((a.silenced_by.is_not(None), 1), else_=0))
+        seen = or_(a.active_key >= "", a.resolved_at >= start)  # `>= ''`: NOT NULL as an index range
         q = (
             select(a.alertname, func.sum(a.count), func.count(), silenced)
-            .where(a.last_seen_at >= start, a.last_seen_at < end)
+            .where(seen, a.last_seen_at >= start, a.last_seen_at < end)
             .group_by(a.alertname)
         )
         rows = [(str(name), int(total or 0), int(n), int(s or 0)) for name, total, n, s in conn.execute(q)]
@@ -160,8 +169,9 @@ class DigestQueries:
         a = AlertRow
         waiting = and_(a.review == True, a.incident_id.is_(None), a.status == "firing")  # noqa: E712 - the index
         total = int(conn.execute(select(func.count()).select_from(a).where(waiting)).scalar_one())
-        q = select(a.alertname).where(waiting).order_by(a.last_seen_at.desc(), a.id.desc()).limit(REVIEW_MAX)
-        return total, tuple(str(n) for (n,) in conn.execute(q))
+        q = select(a.alertname).where(waiting).order_by(a.last_seen_at.desc(), a.id.desc()).limit(10 * REVIEW_MAX)
+        names = dict.fromkeys(str(n) for (n,) in conn.execute(q))  # each name once, newest first
+        return total, tuple(names)[:REVIEW_MAX]
 
     def _overdue(self, conn: Connection, end: datetime, kind: str) -> tuple[int, tuple[OverdueItem, ...]]:
         """Action items due before `end` and not done (their reminder timer was not cancelled), oldest first."""

@@ -198,7 +198,7 @@ class AlertRow(Base):
     ends_at: Mapped[datetime | None]
     first_seen_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
-    resolved_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None] = mapped_column(index=True)  # set once: the digest's alerts of a day
     generator_url: Mapped[str | None] = mapped_column(Text)
     value: Mapped[str | None] = mapped_column(String(200))
 

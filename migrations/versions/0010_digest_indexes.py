@@ -1,5 +1,6 @@
 """digest indexes: incidents.acknowledged_at and resolved_at (MTTA / MTTR per day, incidents open at a time),
-timeline_events (kind, at) (SLA breaches per day), timers (kind, due_at) (overdue action items)
+timeline_events (kind, at) (SLA breaches per day), timers (kind, due_at) (overdue action items), alerts.resolved_at (alerts seen in a day: the firing ones by
+their active_key, the others by when they resolved; last_seen_at, moved by every repeat, stays unindexed)
 
 Revision ID: 0010_digest_indexes
 Revises: 0009_escalation
@@ -22,10 +23,12 @@ def upgrade() -> None:
     op.create_index(op.f("ix_incidents_resolved_at"), "incidents", ["resolved_at"], unique=False)
     op.create_index("ix_timeline_events_kind_at", "timeline_events", ["kind", "at"], unique=False)
     op.create_index("ix_timers_kind_due", "timers", ["kind", "due_at"], unique=False)
+    op.create_index(op.f("ix_alerts_resolved_at"), "alerts", ["resolved_at"], unique=False)
 
 
 def downgrade() -> None:
     """Revert."""
+    op.drop_index(op.f("ix_alerts_resolved_at"), table_name="alerts")
     op.drop_index("ix_timers_kind_due", table_name="timers")
     op.drop_index("ix_timeline_events_kind_at", table_name="timeline_events")
     op.drop_index(op.f("ix_incidents_resolved_at"), table_name="incidents")
