@@ -69,6 +69,7 @@ SCRIPT: list[tuple[str, str, str, Any]] = [
     ("11-23 10:00", "resolve", "A", None),
     ("11-23 12:00", "declare", "B", Severity.SEV1),
     ("11-23 12:02", "ack", "B", None),
+    ("11-23 12:03", "commander", "B", "U0BOB"),  # only the commander may resolve a SEV1
     ("11-23 12:10", "breach", "B", Sla.ACK),
     ("11-23 12:30", "resolve", "B", None),
     ("11-23 15:00", "breach", "B", Sla.RESOLVE),
