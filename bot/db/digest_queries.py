@@ -1,4 +1,4 @@
-"""The daily digest's reads: every figure counted and summed in SQL, on indexes (migration 0011), so a digest
+"""The daily digest's reads: every figure counted and summed in SQL, on indexes (migration 0012), so a digest
 over 100,000 past incidents renders in well under a second on SQLite and PostgreSQL.
 
 Per-day figures come from one statement per measure over the whole chart range: each row is put in its report

@@ -2,8 +2,8 @@
 timeline_events (kind, at) (SLA breaches per day), timers (kind, due_at) (overdue action items), alerts.resolved_at (alerts seen in a day: the firing ones by
 their active_key, the others by when they resolved; last_seen_at, moved by every repeat, stays unindexed)
 
-Revision ID: 0011_digest_indexes
-Revises: 0010_freeze_audit_heads
+Revision ID: 0012_digest_indexes
+Revises: 0011_remediation
 Create Date: 2026-12-02 17:10:00
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0011_digest_indexes"
-down_revision: str | None = "0010_freeze_audit_heads"
+revision: str = "0012_digest_indexes"
+down_revision: str | None = "0011_remediation"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
